@@ -1,0 +1,30 @@
+"""mathsqrt: exact and fast differentiable matrix square root and inverse square root for PyTorch.
+
+>>> import torch, mathsqrt
+>>> A = torch.eye(3, dtype=torch.float64) * 4
+>>> mathsqrt.sqrtm(A).diagonal()
+tensor([2., 2., 2.], dtype=torch.float64)
+
+Public surface: :func:`sqrtm`, :func:`invsqrtm`, :func:`count_ops`; the submodules
+:mod:`mathsqrt.coefficients`, :mod:`mathsqrt.forward` and :mod:`mathsqrt.backward` hold the plain
+functions behind them.
+"""
+
+from . import backward, coefficients, forward
+from .api import BACKWARDS, DEFAULTS, METHODS, invsqrtm, sqrtm
+from .counting import count_ops
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "sqrtm",
+    "invsqrtm",
+    "count_ops",
+    "METHODS",
+    "BACKWARDS",
+    "DEFAULTS",
+    "coefficients",
+    "forward",
+    "backward",
+    "__version__",
+]

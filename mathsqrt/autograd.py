@@ -1,0 +1,45 @@
+"""The only module that defines ``torch.autograd.Function`` classes.
+
+:class:`MatrixSquareRoot` runs a forward method from :mod:`mathsqrt.forward` without recording a
+graph and hands the incoming gradient to a backward method from :mod:`mathsqrt.backward`. Nothing
+saved for backward is ever modified.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Dict, Optional, Tuple
+
+import torch
+from torch.autograd.function import once_differentiable
+
+from .backward import BACKWARD_FUNCTIONS, Saved
+
+__all__ = ["MatrixSquareRoot"]
+
+ForwardFn = Callable[[torch.Tensor], Tuple[torch.Tensor, Optional[torch.Tensor], Optional[torch.Tensor]]]
+
+
+class MatrixSquareRoot(torch.autograd.Function):
+    """``A -> A^{1/2}`` or ``A^{-1/2}`` with a forward and a backward method chosen independently.
+
+    ``apply(A, forward_fn, inverse, backward, backward_options)``: ``forward_fn(A)`` returns
+    ``(out, U, lam)`` (``U``/``lam`` only for the eigendecomposition); ``backward`` names an entry of
+    :data:`mathsqrt.backward.BACKWARD_FUNCTIONS`, called with ``backward_options`` as keywords.
+    """
+
+    @staticmethod
+    def forward(ctx, A: torch.Tensor, forward_fn: ForwardFn, inverse: bool, backward: str, backward_options: Dict):
+        out, U, lam = forward_fn(A)
+        ctx.inverse = inverse
+        ctx.backward_name = backward
+        ctx.backward_options = backward_options
+        ctx.save_for_backward(A, out, U, lam)
+        return out
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, G: torch.Tensor):
+        A, out, U, lam = ctx.saved_tensors
+        saved = Saved(A=A, out=out, inverse=ctx.inverse, U=U, lam=lam)
+        X = BACKWARD_FUNCTIONS[ctx.backward_name](G, saved, **ctx.backward_options)
+        return X, None, None, None, None

@@ -1,0 +1,59 @@
+"""The project's own files agree with each other: pyproject, environment.yml, Makefile, README, CI."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CONDA_TO_PYPI = {"pytorch": "torch"}
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[<>=!~\[ ;@]", requirement.strip(), maxsplit=1)[0].lower()
+
+
+def _pyproject():
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python < 3.11
+        tomllib = pytest.importorskip("tomli")
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def test_environment_yml_lists_the_pyproject_packages():
+    yaml = pytest.importorskip("yaml")
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    conda = set()
+    for dep in env["dependencies"]:
+        if isinstance(dep, str):
+            name = _name(dep)
+            if name not in {"python", "pip"}:
+                conda.add(CONDA_TO_PYPI.get(name, name))
+    project = _pyproject()["project"]
+    pypi = {_name(r) for r in project["dependencies"]} | {_name(r) for r in project["optional-dependencies"]["notebooks"]}
+    assert conda == pypi
+    pip_section = [d for d in env["dependencies"] if isinstance(d, dict)][0]["pip"]
+    assert "-e ." in pip_section
+
+
+def test_torch_requirement_is_a_range_and_overridable():
+    deps = _pyproject()["project"]["dependencies"]
+    torch_req = [d for d in deps if _name(d) == "torch"][0]
+    assert ">=" in torch_req and "==" not in torch_req
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^TORCH\s*\?=", makefile, re.M)
+
+
+def test_ci_runs_make_test_and_nothing_else_tests():
+    ci = (ROOT / ".ci" / "run").read_text()
+    commands = [line for line in ci.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    assert any(line.strip().startswith("make test") for line in commands)
+    assert not any("pytest" in line for line in commands)
+
+
+def test_readme_shows_the_two_commands():
+    readme = (ROOT / "README.md").read_text()
+    assert "make lab" in readme and "make test" in readme
