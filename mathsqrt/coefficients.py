@@ -21,6 +21,7 @@ References
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
@@ -35,6 +36,7 @@ __all__ = [
     "taylor_coefficients",
     "pade_coefficients",
     "paper_convention",
+    "compose_one_minus",
     "evaluate",
     "pade_poles",
     "PadeMinimum",
@@ -181,6 +183,24 @@ def paper_convention(coeffs: Coeffs) -> Coeffs:
     if coeffs[0] != 1:
         raise ValueError("expected a polynomial with constant term 1")
     return tuple(-c for c in coeffs[1:])
+
+
+@lru_cache(maxsize=None)
+def compose_one_minus(coeffs: Coeffs) -> Coeffs:
+    r"""Coefficients of :math:`c(1 - a)` in powers of :math:`a`, exactly.
+
+    The forward pass evaluates the Padé polynomials at :math:`W = A/\|A\|_F = I - Z` instead of
+    :math:`Z`: the same rational function, the same number of matmuls, but for the diagonal
+    square-root approximants every coefficient in :math:`a` is **positive** (:math:`4^K P(1-a) =
+    \sum_j \binom{2K+1}{2j} a^j`, :math:`4^K Q(1-a) = \sum_j \binom{2K+1}{2j+1} a^j`), so there is no
+    cancellation. In :math:`z` the coefficients alternate and grow (up to ~2700 for ``K = 25``) while
+    :math:`P` and :math:`Q` become tiny near :math:`z = 1`, which destroys high-degree MPA in floating
+    point (relative error ~1e-4 in float64 for ``K = 25`` on a matrix of condition 5).
+    """
+    n = len(coeffs) - 1
+    return tuple(
+        sum((Fraction(coeffs[k]) * math.comb(k, j) * (-1) ** j for k in range(j, n + 1)), Fraction(0)) for j in range(n + 1)
+    )
 
 
 def evaluate(coeffs, z):
