@@ -2,7 +2,7 @@
 
 >>> import torch, mathsqrt
 >>> A = torch.eye(3, dtype=torch.float64) * 4
->>> mathsqrt.sqrtm(A).diagonal()
+>>> mathsqrt.sqrtm(A, method="eigh").diagonal()
 tensor([2., 2., 2.], dtype=torch.float64)
 
 Public surface: :func:`sqrtm`, :func:`invsqrtm`, :func:`count_ops`; the submodules

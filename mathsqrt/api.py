@@ -172,9 +172,9 @@ _KEYWORDS_DOC = r"""
         Not a tensor; integer, bool or complex dtype; non-integer degree or iterations.
     ValueError
         Fewer than two dimensions, non-square or empty input; NaN/Inf or asymmetric input (with
-        ``check_finite``); unknown method or backward; negative degree or iterations; an options
+        ``check_finite``); unknown method or backward; negative degree or iterations; an option
         that does not apply to the method; an indefinite input detected by the ``eigh`` or ``mpa``
-        factorisations."""
+        factorisations (see Notes)."""
 
 
 def sqrtm(
@@ -231,9 +231,10 @@ sqrtm.__doc__ = (
     A zero matrix gives a zero square root (and a finite gradient with the default methods).
     Singular PSD inputs are fine for every method except that the exact gradients blow up as
     eigenvalues approach zero. Indefinite inputs have no real square root: ``eigh`` raises a
-    ``ValueError`` when an eigenvalue is negative beyond rounding, ``mpa`` raises when its Cholesky
-    factorisation fails; ``mtp`` and ``ns`` are polynomial iterations that return a finite matrix
-    that is not a square root — check definiteness yourself if it is in doubt.
+    ``ValueError`` when an eigenvalue is negative beyond rounding; ``mpa`` raises when its Cholesky
+    factorisation fails, which catches some indefinite inputs but not all; ``mtp`` and ``ns`` are
+    polynomial iterations that return a finite matrix that is not a square root. Check definiteness
+    yourself (or use ``method="eigh"``) when it is in doubt.
 
     References
     ----------

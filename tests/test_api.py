@@ -1,0 +1,168 @@
+"""The public API: every method x backward combination, bad input, documented behaviour."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import numpy as np
+import pytest
+import torch
+
+import mathsqrt
+from mathsqrt.matrices import random_spd
+
+
+def test_public_surface():
+    for name in ("sqrtm", "invsqrtm", "count_ops", "METHODS", "BACKWARDS", "DEFAULTS"):
+        assert name in mathsqrt.__all__ and hasattr(mathsqrt, name)
+    assert mathsqrt.DEFAULTS == {"mpa": (5, 5), "mtp": 11, "ns": 5, "lyapunov": 8}
+    for fn in (mathsqrt.sqrtm, mathsqrt.invsqrtm):
+        doc = fn.__doc__
+        for section in ("Parameters", "Returns", "Raises", "References", "Examples"):
+            assert section in doc, (fn.__name__, section)
+
+
+CORE_BACKWARDS = ("lyapunov", "eigh", "autograd", "bartels-stewart")
+
+
+@pytest.mark.parametrize("backward", CORE_BACKWARDS)
+@pytest.mark.parametrize("method", mathsqrt.METHODS)
+@pytest.mark.parametrize("fn", [mathsqrt.sqrtm, mathsqrt.invsqrtm], ids=["sqrtm", "invsqrtm"])
+@pytest.mark.parametrize("shape", [(5, 5), (3, 5, 5), (2, 1, 5, 5)], ids=["single", "batch", "batch2"])
+def test_every_combination_returns_input_shaped_gradient(fn, method, backward, shape):
+    A = random_spd(5, 10.0, batch=shape[:-2], seed=1).requires_grad_(True)
+    out = fn(A, method=method, backward=backward)
+    assert out.shape == A.shape and out.dtype == A.dtype
+    out.square().sum().backward()
+    assert A.grad.shape == A.shape and torch.isfinite(A.grad).all()
+
+
+def test_degree_and_iters_are_honoured():
+    A = random_spd(8, 100.0, seed=2)
+    S = mathsqrt.sqrtm(A, method="eigh")
+    errors = [float((mathsqrt.sqrtm(A, method="mpa", degree=K) - S).abs().max()) for K in (2, 4, 8)]
+    assert errors[0] > errors[1] > errors[2]
+    assert float((mathsqrt.sqrtm(A, method="mpa", degree=(3, 4)) - mathsqrt.sqrtm(A, method="mpa", degree=(4, 3))).abs().max()) > 0
+    errors = [float((mathsqrt.sqrtm(A, method="ns", iters=T) - S).abs().max()) for T in (2, 5, 9)]
+    assert errors[0] > errors[1] > errors[2]
+
+
+@pytest.mark.parametrize(
+    "A, kwargs, exc, match",
+    [
+        (np.eye(3), {}, TypeError, "torch.Tensor"),
+        (torch.ones(3), {}, ValueError, r"\(\.\.\., n, n\)"),
+        (torch.ones(3, 4), {}, ValueError, "square"),
+        (torch.ones(0, 3, 3), {}, ValueError, "empty"),
+        (torch.ones(0, 0), {}, ValueError, "empty"),
+        (torch.eye(3, dtype=torch.int64), {}, TypeError, "floating"),
+        (torch.eye(3, dtype=torch.bool), {}, TypeError, "floating"),
+        (torch.eye(3, dtype=torch.complex64), {}, TypeError, "complex"),
+        (torch.tensor([[1.0, float("nan")], [float("nan"), 1.0]]), {}, ValueError, "NaN"),
+        (torch.tensor([[1.0, float("inf")], [float("inf"), 1.0]]), {}, ValueError, "Inf"),
+        (torch.tensor([[2.0, 1.0], [0.0, 2.0]]), {}, ValueError, "not symmetric"),
+        (torch.eye(3), {"method": "svd"}, ValueError, "unknown method 'svd'"),
+        (torch.eye(3), {"method": 3}, TypeError, "method must be a string"),
+        (torch.eye(3), {"backward": "magic"}, ValueError, "unknown backward 'magic'"),
+        (torch.eye(3), {"degree": -1}, ValueError, "degree must be >= 0"),
+        (torch.eye(3), {"degree": 2.5}, TypeError, "degree must be an int"),
+        (torch.eye(3), {"degree": True}, TypeError, "degree must be an int"),
+        (torch.eye(3), {"degree": (1, 2, 3)}, ValueError, "pair"),
+        (torch.eye(3), {"method": "mtp", "degree": (2, 2)}, TypeError, "degree must be an int"),
+        (torch.eye(3), {"method": "ns", "iters": 0}, ValueError, "iters must be >= 1"),
+        (torch.eye(3), {"method": "ns", "iters": 2.0}, TypeError, "iters must be an int"),
+        (torch.eye(3), {"method": "ns", "degree": 3}, ValueError, "Newton-Schulz takes iters"),
+        (torch.eye(3), {"method": "mpa", "iters": 3}, ValueError, "iters applies"),
+        (torch.eye(3), {"method": "eigh", "degree": 3}, ValueError, "neither degree nor iters"),
+        (torch.eye(3), {"backward_iters": 0}, ValueError, "backward_iters must be >= 1"),
+        (torch.eye(3), {"backward_iters": -3}, ValueError, "backward_iters must be >= 1"),
+        (torch.eye(3), {"backward_tol": -1.0}, ValueError, "backward_tol must be positive"),
+        (torch.eye(3), {"backward_tol": "small"}, TypeError, "backward_tol must be a real"),
+    ],
+)
+@pytest.mark.parametrize("fn", [mathsqrt.sqrtm, mathsqrt.invsqrtm], ids=["sqrtm", "invsqrtm"])
+def test_bad_input(fn, A, kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        fn(A, **kwargs)
+
+
+def test_check_finite_false_skips_the_checks():
+    A = torch.tensor([[2.0, 1e-3], [0.0, 2.0]], dtype=torch.float64)
+    with pytest.raises(ValueError, match="not symmetric"):
+        mathsqrt.sqrtm(A)
+    assert torch.isfinite(mathsqrt.sqrtm(A, check_finite=False)).all()
+
+
+def test_asymmetry_tolerance_is_relative():
+    A = random_spd(6, 10.0, seed=3) * 1e6
+    A[0, 1] += 1e-3  # relative asymmetry ~1e-10 in float64: accepted (rounding-level for float32 data)
+    mathsqrt.sqrtm(A)
+    A[0, 1] += 1e-1 * 1e6
+    with pytest.raises(ValueError, match="relative asymmetry"):
+        mathsqrt.sqrtm(A)
+
+
+def test_zero_matrix():
+    Z = torch.zeros(2, 3, 3, requires_grad=True)
+    S = mathsqrt.sqrtm(Z)
+    assert torch.equal(S, torch.zeros_like(S))
+    S.sum().backward()
+    assert torch.isfinite(Z.grad).all()
+    for method in mathsqrt.METHODS:
+        with pytest.raises(ValueError, match="zero"):
+            mathsqrt.invsqrtm(torch.zeros(3, 3), method=method)
+    with pytest.raises(ValueError, match="zero"):  # one zero matrix in a batch
+        mathsqrt.invsqrtm(torch.stack([torch.eye(3), torch.zeros(3, 3)]))
+
+
+def test_indefinite_and_singular_inputs():
+    A = torch.diag(torch.tensor([2.0, 1.0, -0.5], dtype=torch.float64))
+    with pytest.raises(ValueError, match="not positive semi-definite"):
+        mathsqrt.sqrtm(A, method="eigh")
+    with pytest.raises(ValueError, match="not positive definite"):
+        # Q(W) of the [5/5] approximant is negative at a = -0.33: the Cholesky factorisation fails
+        mathsqrt.sqrtm(torch.diag(torch.tensor([1.0, -0.35], dtype=torch.float64)), method="mpa")
+    singular = torch.diag(torch.tensor([4.0, 1.0, 0.0], dtype=torch.float64))
+    torch.testing.assert_close(mathsqrt.sqrtm(singular, method="eigh"), torch.diag(torch.tensor([2.0, 1.0, 0.0], dtype=torch.float64)))
+    with pytest.raises(ValueError, match="singular"):
+        mathsqrt.invsqrtm(singular, method="eigh")
+
+
+def test_input_never_modified():
+    A = random_spd(5, 10.0, batch=2, seed=4)
+    before = A.clone()
+    for method in mathsqrt.METHODS:
+        for fn in (mathsqrt.sqrtm, mathsqrt.invsqrtm):
+            X = A.clone().requires_grad_(True)
+            fn(X, method=method).sum().backward()
+            assert torch.equal(X.detach(), before)
+
+
+def test_options_not_applicable_to_backward():
+    with pytest.raises(ValueError, match="backward_iters/backward_tol apply"):
+        mathsqrt.sqrtm(torch.eye(3), backward="eigh", backward_tol=1e-6)
+
+
+@pytest.mark.parametrize("module", ["mathsqrt", "mathsqrt.api", "mathsqrt.coefficients", "mathsqrt.counting"])
+def test_docstring_examples(module):
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0
+
+
+def test_readme_example_output_is_current():
+    """The README quickstart prints what its comments say."""
+    import contextlib
+    import io
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", readme, re.S)
+    example = next(b for b in blocks if "import mathsqrt" in b)
+    expected = [line.split("# ", 1)[1] for line in example.splitlines() if line.startswith("# ")]
+    code = "\n".join(line for line in example.splitlines() if not line.startswith("# "))
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        exec(compile(code, "README", "exec"), {})
+    assert buf.getvalue().split("\n")[: len(expected)] == expected
