@@ -17,7 +17,7 @@ __all__ = ["sqrtm", "invsqrtm", "METHODS", "BACKWARDS", "DEFAULTS"]
 #: Forward methods.
 METHODS = ("mpa", "mtp", "ns", "eigh")
 #: Backward methods; ``"autograd"`` differentiates through the forward computation itself.
-BACKWARDS = ("lyapunov", "eigh", "autograd", "bartels-stewart")
+BACKWARDS = ("lyapunov", "eigh", "autograd", "bartels-stewart", "svd-taylor", "svd-pade", "svd-pi")
 #: The paper's defaults ([1] Sec. 4): MPA [5/5], MTP degree 11, NS 5 iterations, Lyapunov 8 iterations.
 DEFAULTS = {"mpa": (5, 5), "mtp": 11, "ns": 5, "lyapunov": 8}
 
@@ -46,8 +46,8 @@ def _validate_matrix(A, *, check_finite: bool, fname: str) -> None:
     if not A.is_floating_point():
         raise TypeError(f"{fname}: expected a floating-point tensor, got {A.dtype}")
     if check_finite:
-        finite = torch.isfinite(A)
-        if not bool(finite.all()):
+        # one reduction on the fast path: a NaN or Inf anywhere makes the sum non-finite
+        if not bool(torch.isfinite(A.detach().sum(dtype=torch.float64))) and not bool(torch.isfinite(A).all()):
             what = "NaN" if bool(torch.isnan(A).any()) else "Inf"
             raise ValueError(f"{fname}: input contains {what} (pass check_finite=False to skip this check)")
         work = A.float() if A.dtype in (torch.float16, torch.bfloat16) else A
@@ -109,8 +109,16 @@ def _backward_options(backward: str, backward_iters, backward_tol) -> dict:
                 raise ValueError(f"backward_tol must be positive, got {backward_tol}")
             opts["tol"] = float(backward_tol)
         return opts
+    # The SVD baselines (mathsqrt.baselines, method="eigh" only): backward_iters is the Taylor
+    # degree K, the Padé [n/n] degree n, or the number of power iterations.
+    svd = {"svd-taylor": ("degree", 0), "svd-pade": ("degree", 1), "svd-pi": ("iters", 1)}
+    if backward in svd:
+        if backward_tol is not None:
+            raise ValueError(f"backward_tol applies to backward='lyapunov', not {backward!r}")
+        key, minimum = svd[backward]
+        return {} if backward_iters is None else {key: _check_int("backward_iters", backward_iters, minimum)}
     if backward_iters is not None or backward_tol is not None:
-        raise ValueError(f"backward_iters/backward_tol apply to backward='lyapunov', not {backward!r}")
+        raise ValueError(f"backward_iters/backward_tol apply to backward='lyapunov' (and backward_iters to 'svd-*'), not {backward!r}")
     return {}
 
 
@@ -153,12 +161,21 @@ _KEYWORDS_DOC = r"""
         MTP degree ``K`` (default 11), or the MPA degree: ``K`` for ``[K/K]`` (default 5) or ``(m, n)``.
     iters : int, optional
         Newton–Schulz iterations (default 5).
-    backward : {"lyapunov", "eigh", "autograd", "bartels-stewart"}
+    backward : {"lyapunov", "eigh", "autograd", "bartels-stewart", "svd-taylor", "svd-pade", "svd-pi"}
         Backward method: the matrix-sign Lyapunov solver (default), the exact eigenbasis solution,
         differentiation through the forward computation itself (for NS this is the paper's NS
-        backward), or the scipy Bartels–Stewart reference (CPU, float64, slow).
+        backward; for ``method="eigh"`` it is torch's eigendecomposition gradient, the deliberate
+        unstabilised SVD baseline of Eq. (2), NaN at an exact eigenvalue tie), or the scipy
+        Bartels–Stewart reference (CPU, float64, slow). The paper's stabilised SVD baselines need
+        ``method="eigh"`` and return a symmetrised gradient (:mod:`mathsqrt.baselines`):
+        ``"svd-taylor"`` (truncated geometric series for :math:`1/(\lambda_i-\lambda_j)`),
+        ``"svd-pade"`` (its Padé form, which is exact: only an exact tie is guarded) and
+        ``"svd-pi"`` (backpropagation through deflated power iterations).
     backward_iters : int, optional
         Lyapunov iterations (default 8), or their maximum when ``backward_tol`` is given (default 60).
+        For ``"svd-taylor"`` the degree :math:`K` (default 20; the paper uses 20 for ZCA, 100 for
+        covariance pooling), for ``"svd-pade"`` the degree ``n`` of ``[n/n]`` (default 10; 10 and 50),
+        for ``"svd-pi"`` the power iterations (default 20; 20 and 100).
     backward_tol : float, optional
         Stop the Lyapunov iteration once :math:`\|B_k - I\|_F \le` ``backward_tol`` for every matrix.
     check_finite : bool

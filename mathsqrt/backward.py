@@ -126,19 +126,26 @@ def lyapunov_sign(
     scale = torch.where(scale > 0, scale, torch.ones_like(scale))
     if iters is None:
         iters = DEFAULT_ITERS if tol is None else DEFAULT_MAX_ITERS
-    B = S / scale
-    C = G / scale
+    shape, n = G.shape, G.shape[-1]
+    # flatten the batch so that every update is one fused baddbmm (no elementwise temporaries)
+    B = (S / scale).reshape(-1, n, n)
+    C = (G / scale).reshape(-1, n, n)
     converged = None
     k = 0
     for k in range(1, iters + 1):
         B2 = ops.matmul(B, B)
         BC = ops.matmul(B, C)
-        C_new = ops.matmul(BC, B) - ops.matmul(B, BC) - ops.matmul(C, B2) + 3 * C
-        C = 0.5 * C_new
-        B = 0.5 * (3 * B - ops.matmul(B, B2))
+        # C_{k+1} = 1.5 C + 0.5 B C B - 0.5 B (B C) - 0.5 C B^2
+        C_new = ops.addmatmul(C, BC, B, beta=1.5, alpha=0.5)
+        C_new = ops.addmatmul(C_new, B, BC, alpha=-0.5)
+        C = ops.addmatmul(C_new, C, B2, alpha=-0.5)
+        # B_{k+1} = 1.5 B - 0.5 B B^2
+        B = ops.addmatmul(B, B, B2, beta=1.5, alpha=-0.5)
         if tol is not None and bool((_identity_residual(B) <= tol).all()):
             converged = True
             break
+    B = B.reshape(shape)
+    C = C.reshape(shape)
     residual = _identity_residual(B)
     if tol is not None and converged is None:
         converged = False
@@ -281,10 +288,15 @@ def grad_bartels_stewart(G: torch.Tensor, saved: Saved) -> torch.Tensor:
     return lyapunov_bartels_stewart(saved.out, G)
 
 
+# The paper's SVD baselines live in mathsqrt.baselines (which imports nothing from here at run time).
+from .baselines import grad_svd_pade, grad_svd_pi, grad_svd_taylor  # noqa: E402
+
 #: Custom backward methods by name; each is ``f(G, saved, **options) -> X``.
 BACKWARD_FUNCTIONS = {
     "lyapunov": grad_lyapunov,
     "eigh": grad_eigh,
     "bartels-stewart": grad_bartels_stewart,
+    "svd-taylor": grad_svd_taylor,
+    "svd-pade": grad_svd_pade,
+    "svd-pi": grad_svd_pi,
 }
-

@@ -24,7 +24,7 @@ from typing import Iterator
 
 import torch
 
-__all__ = ["count_ops", "matmul", "cholesky", "cholesky_solve", "eigh", "record"]
+__all__ = ["count_ops", "matmul", "addmatmul", "cholesky", "cholesky_solve", "eigh", "record"]
 
 _state = threading.local()
 
@@ -63,6 +63,15 @@ def matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """``a @ b``, counted as one matmul."""
     record("matmul")
     return torch.matmul(a, b)
+
+
+def addmatmul(c: torch.Tensor, a: torch.Tensor, b: torch.Tensor, *, beta: float = 1.0, alpha: float = 1.0) -> torch.Tensor:
+    """``beta * c + alpha * (a @ b)`` in one fused call (``baddbmm``), counted as one matmul.
+
+    All three operands are ``(B, n, n)`` tensors (flatten any batch dimensions first).
+    """
+    record("matmul")
+    return torch.baddbmm(c, a, b, beta=beta, alpha=alpha)
 
 
 def cholesky(a: torch.Tensor):
