@@ -1,0 +1,25 @@
+"""python -m mathsqrt.accuracy runs and measures what it says (exact pairs are exact)."""
+
+from __future__ import annotations
+
+import torch
+
+from mathsqrt import accuracy
+from mathsqrt.coefficients import pade_relative_error
+
+
+def test_accuracy_table_values():
+    rows = accuracy.accuracy_table(n=16, conds=(10.0,), combinations=(("eigh", "eigh"), ("mpa", "lyapunov"), ("eigh", "autograd")))
+    by = {(r["method"], r["backward"]): r for r in rows}
+    assert by["eigh", "eigh"]["forward_mae"] < 1e-13 and by["eigh", "eigh"]["gradient_rel_error"] < 1e-12
+    assert by["eigh", "autograd"]["gradient_rel_error"] < 1e-12
+    # the MPA forward error is bounded by the exact Padé error at the smallest normalised eigenvalue
+    A = accuracy.random_spd(16, 10.0, seed=0)
+    a_min = float(torch.linalg.eigvalsh(A)[0] / torch.linalg.matrix_norm(A))
+    assert 0 < by["mpa", "lyapunov"]["forward_mae"] <= pade_relative_error(a_min, 5)
+
+
+def test_cli(capsys):
+    assert accuracy.main(["--n", "8", "--conds", "10"]) == 0
+    out = capsys.readouterr().out
+    assert "| cond | method |" in out and out.count("\n") >= 10
