@@ -10,8 +10,9 @@ Public surface: :func:`sqrtm`, :func:`invsqrtm`, :func:`count_ops`; the submodul
 functions behind them.
 """
 
-from . import backward, coefficients, forward
+from . import backward, baselines, coefficients, degenerate, forward
 from .api import BACKWARDS, DEFAULTS, METHODS, invsqrtm, sqrtm
+from .baselines import power_iteration_sqrtm
 from .counting import count_ops
 
 __version__ = "0.1.0"
@@ -20,11 +21,14 @@ __all__ = [
     "sqrtm",
     "invsqrtm",
     "count_ops",
+    "power_iteration_sqrtm",
     "METHODS",
     "BACKWARDS",
     "DEFAULTS",
     "coefficients",
     "forward",
     "backward",
+    "baselines",
+    "degenerate",
     "__version__",
 ]

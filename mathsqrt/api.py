@@ -132,6 +132,8 @@ def _matrix_power(A, inverse, method, degree, iters, backward, backward_iters, b
         choices = list(BACKWARDS) + [b for b in BACKWARD_FUNCTIONS if b not in BACKWARDS]
         raise ValueError(f"unknown backward {backward!r}; choose one of {', '.join(repr(b) for b in choices)}")
     forward_fn = _forward_fn(method, degree, iters, inverse)
+    if backward.startswith("svd-") and method != "eigh":
+        raise ValueError(f"backward={backward!r} differentiates the eigendecomposition: it needs method='eigh', not {method!r}")
     options = _backward_options(backward, backward_iters, backward_tol)
     _validate_matrix(A, check_finite=check_finite, fname=fname)
     if inverse:
