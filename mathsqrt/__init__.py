@@ -5,14 +5,17 @@
 >>> mathsqrt.sqrtm(A, method="eigh").diagonal()
 tensor([2., 2., 2.], dtype=torch.float64)
 
-Public surface: :func:`sqrtm`, :func:`invsqrtm`, :func:`count_ops`; the submodules
+Public surface: :func:`sqrtm`, :func:`invsqrtm`, :func:`count_ops`, the layers of
+:mod:`mathsqrt.nn`, :func:`wct` and :func:`transfer_colour` (from :mod:`mathsqrt.transfer`), and the
+baselines :func:`power_iteration_sqrtm` / :mod:`mathsqrt.baselines`. The submodules
 :mod:`mathsqrt.coefficients`, :mod:`mathsqrt.forward` and :mod:`mathsqrt.backward` hold the plain
 functions behind them.
 """
 
-from . import backward, baselines, coefficients, degenerate, forward
+from . import backward, baselines, coefficients, degenerate, forward, nn
 from .api import BACKWARDS, DEFAULTS, METHODS, invsqrtm, sqrtm
 from .baselines import power_iteration_sqrtm
+from .transfer import load_sample_images, transfer_colour, wct
 from .counting import count_ops
 
 __version__ = "0.1.0"
@@ -22,6 +25,9 @@ __all__ = [
     "invsqrtm",
     "count_ops",
     "power_iteration_sqrtm",
+    "wct",
+    "transfer_colour",
+    "load_sample_images",
     "METHODS",
     "BACKWARDS",
     "DEFAULTS",
@@ -30,5 +36,6 @@ __all__ = [
     "backward",
     "baselines",
     "degenerate",
+    "nn",
     "__version__",
 ]

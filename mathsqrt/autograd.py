@@ -2,7 +2,8 @@
 
 :class:`MatrixSquareRoot` runs a forward method from :mod:`mathsqrt.forward` without recording a
 graph and hands the incoming gradient to a backward method from :mod:`mathsqrt.backward`. Nothing
-saved for backward is ever modified.
+saved for backward is ever modified. :class:`AllReduceSum` is the differentiable all-reduce behind
+the synchronised batch statistics of :class:`mathsqrt.nn.ZCAWhitening`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from torch.autograd.function import once_differentiable
 
 from .backward import BACKWARD_FUNCTIONS, Saved
 
-__all__ = ["MatrixSquareRoot"]
+__all__ = ["MatrixSquareRoot", "AllReduceSum"]
 
 ForwardFn = Callable[[torch.Tensor], Tuple[torch.Tensor, Optional[torch.Tensor], Optional[torch.Tensor]]]
 
@@ -43,3 +44,32 @@ class MatrixSquareRoot(torch.autograd.Function):
         saved = Saved(A=A, out=out, inverse=ctx.inverse, U=U, lam=lam)
         X = BACKWARD_FUNCTIONS[ctx.backward_name](G, saved, **ctx.backward_options)
         return X, None, None, None, None
+
+
+class AllReduceSum(torch.autograd.Function):
+    r"""Differentiable ``torch.distributed.all_reduce(SUM)``: :math:`y = \sum_p x_p` on every process.
+
+    ``apply(x, group)``. With the total loss :math:`\sum_p l_p(y)` (each process back-propagates
+    its own loss), :math:`\partial / \partial x_q = \sum_p \partial l_p/\partial y`: the backward
+    pass is the same all-reduce applied to the incoming gradient, as in
+    ``torch.nn.SyncBatchNorm``. Every process of ``group`` must call forward and backward.
+    The input is not modified (the reduction works on a copy).
+    """
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, group):
+        import torch.distributed as dist
+
+        ctx.group = group
+        out = x.clone(memory_format=torch.contiguous_format)
+        dist.all_reduce(out, op=dist.ReduceOp.SUM, group=group)
+        return out
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad: torch.Tensor):
+        import torch.distributed as dist
+
+        grad = grad.clone(memory_format=torch.contiguous_format)
+        dist.all_reduce(grad, op=dist.ReduceOp.SUM, group=ctx.group)
+        return grad, None
