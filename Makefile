@@ -29,10 +29,21 @@ $(STAMP): pyproject.toml Makefile | $(PY)
 setup: $(STAMP)
 	@grep -qxF '$(TORCH)' $(STAMP) || { rm -f $(STAMP); $(MAKE) --no-print-directory $(STAMP) TORCH='$(TORCH)'; }
 
-lab: setup
-	@echo "JupyterLab will serve notebooks/ at http://127.0.0.1:$(PORT)/lab (Ctrl-C to stop)"
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --ip=127.0.0.1 --port=$(PORT) \
-		$$( [ "$$(id -u)" = 0 ] && echo --allow-root )
+# JupyterLab settings for this project (site-wide in the venv, overridable per user): no news or
+# update-check toasts covering the notebooks. Rewritten when this Makefile changes.
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
+LAB_ARGS     ?=
+
+$(LAB_SETTINGS): Makefile | $(STAMP)
+	@mkdir -p $(@D)
+	@printf '%s\n' '{"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": false}}' > $@
+
+# Serve notebooks/ on 127.0.0.1:$(PORT); --allow-root only when run as root. Extra flags: LAB_ARGS=--no-browser.
+lab: setup $(LAB_SETTINGS)
+	@echo "Starting JupyterLab on notebooks/ at http://127.0.0.1:$(PORT)/lab"
+	@echo "Open the http://127.0.0.1:$(PORT)/lab?token=... URL that Jupyter prints below (Ctrl-C to stop)."
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks --ip=127.0.0.1 --port=$(PORT) \
+		$$( [ "$$(id -u)" = 0 ] && echo --allow-root ) $(LAB_ARGS)
 
 test: setup
 	$(PY) -m pytest
