@@ -136,9 +136,9 @@ def lyapunov_sign(
         B2 = ops.matmul(B, B)
         BC = ops.matmul(B, C)
         # C_{k+1} = 1.5 C + 0.5 B C B - 0.5 B (B C) - 0.5 C B^2
-        C_new = ops.addmatmul(C, BC, B, beta=1.5, alpha=0.5)
-        C_new = ops.addmatmul(C_new, B, BC, alpha=-0.5)
-        C = ops.addmatmul(C_new, C, B2, alpha=-0.5)
+        C_new = ops.addmatmul(C, BC, B, beta=1.5, alpha=0.5)  # a new tensor: C is read again below
+        ops.addmatmul_(C_new, B, BC, alpha=-0.5)
+        C = ops.addmatmul_(C_new, C, B2, alpha=-0.5)
         # B_{k+1} = 1.5 B - 0.5 B B^2
         B = ops.addmatmul(B, B, B2, beta=1.5, alpha=-0.5)
         if tol is not None and bool((_identity_residual(B) <= tol).all()):

@@ -24,7 +24,7 @@ from typing import Iterator
 
 import torch
 
-__all__ = ["count_ops", "matmul", "addmatmul", "cholesky", "cholesky_solve", "eigh", "record"]
+__all__ = ["count_ops", "matmul", "addmatmul", "addmatmul_", "cholesky", "cholesky_solve", "eigh", "record"]
 
 _state = threading.local()
 
@@ -60,18 +60,30 @@ def count_ops() -> Iterator[Counter]:
 
 
 def matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """``a @ b``, counted as one matmul."""
+    """``a @ b``, counted as one matmul (``torch.bmm`` for 3-D operands: no expand/reshape nodes)."""
     record("matmul")
+    if a.dim() == 3 and b.dim() == 3:
+        return torch.bmm(a, b)
     return torch.matmul(a, b)
 
 
 def addmatmul(c: torch.Tensor, a: torch.Tensor, b: torch.Tensor, *, beta: float = 1.0, alpha: float = 1.0) -> torch.Tensor:
     """``beta * c + alpha * (a @ b)`` in one fused call (``baddbmm``), counted as one matmul.
 
-    All three operands are ``(B, n, n)`` tensors (flatten any batch dimensions first).
+    ``a`` and ``b`` are ``(B, n, n)`` tensors (flatten any batch dimensions first); ``c`` is
+    ``(B, n, n)`` or broadcastable to it, e.g. a multiple of the ``(n, n)`` identity.
     """
     record("matmul")
     return torch.baddbmm(c, a, b, beta=beta, alpha=alpha)
+
+
+def addmatmul_(c: torch.Tensor, a: torch.Tensor, b: torch.Tensor, *, beta: float = 1.0, alpha: float = 1.0) -> torch.Tensor:
+    """In place ``c <- beta * c + alpha * (a @ b)`` (``baddbmm_``), counted as one matmul.
+
+    Only for tensors outside autograd or not needed by it (``c`` must not be saved for backward).
+    """
+    record("matmul")
+    return c.baddbmm_(a, b, beta=beta, alpha=alpha)
 
 
 def cholesky(a: torch.Tensor):

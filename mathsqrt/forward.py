@@ -64,28 +64,36 @@ def _add_diagonal(X: torch.Tensor, c: float, *, scale: float = 1.0) -> torch.Ten
     return out
 
 
-def _polynomials(Z: torch.Tensor, polys: Sequence[Sequence[Fraction]]) -> Tuple[torch.Tensor, ...]:
-    """Evaluate several polynomials (ascending exact coefficients) at the same matrix ``Z``.
+def _polynomials(X: torch.Tensor, polys: Sequence[Sequence[Fraction]]) -> Tuple[torch.Tensor, ...]:
+    """Evaluate polynomials (ascending exact coefficients) at the same matrix ``X``, batched.
 
-    The powers ``Z^2 .. Z^d`` (``d`` the largest degree) are formed once, ``d - 1`` matmuls, and
+    One polynomial: Horner's rule with fused ``c_k I + acc @ X`` products (``baddbmm`` with the
+    ``(n, n)`` identity broadcast over the batch), ``d - 1`` matmuls and no other full-size
+    operation. Several: the powers ``X^2 .. X^d`` are formed once (``d - 1`` matmuls) and
     accumulated into every polynomial as they appear, so no list of powers is kept.
     """
+    shape, n = X.shape, X.shape[-1]
+    X = X.reshape(-1, n, n)
     degree = max(len(p) for p in polys) - 1
+    if len(polys) == 1 and degree >= 2:
+        (p,) = polys
+        eye = torch.eye(n, dtype=X.dtype, device=X.device)
+        acc = _add_diagonal(X * float(p[-1]), float(p[-2]))
+        for c in reversed(p[:-2]):
+            acc = ops.addmatmul(eye * float(c), acc, X)
+        return (acc.reshape(shape),)
     accs = []
     for p in polys:
-        if len(p) > 1:
-            acc = Z * float(p[1])
-        else:
-            acc = torch.zeros_like(Z)
+        acc = X * float(p[1]) if len(p) > 1 else torch.zeros_like(X)
         acc.diagonal(dim1=-2, dim2=-1).add_(float(p[0]))
         accs.append(acc)
-    power = Z
+    power = X
     for k in range(2, degree + 1):
-        power = ops.matmul(power, Z)
+        power = ops.matmul(power, X)
         for p, acc in zip(polys, accs):
             if k < len(p) and p[k] != 0:
                 acc.add_(power, alpha=float(p[k]))
-    return tuple(accs)
+    return tuple(acc.reshape(shape) for acc in accs)
 
 
 def mtp(A: torch.Tensor, degree: int = 11, *, inverse: bool = False) -> torch.Tensor:
@@ -195,19 +203,22 @@ def newton_schulz(A: torch.Tensor, iters: int = 5, *, inverse: bool = False) -> 
     inverse : bool
         Return the inverse square root.
     """
-    norm, _ = frobenius_normalise(A)
+    shape, n = A.shape, A.shape[-1]
+    norm = torch.linalg.matrix_norm(A, keepdim=True)
     safe = torch.where(norm > 0, norm, torch.ones_like(norm))
-    Y = A / safe
+    Y = (A / safe).reshape(-1, n, n)  # a flat batch: bmm/baddbmm throughout
+    eye15 = torch.eye(n, dtype=A.dtype, device=A.device) * 1.5  # broadcast over the batch
     Zk = None  # Z_k, implicitly the identity at k = 0
     for k in range(iters):
         last = k == iters - 1
-        ZY = Y if Zk is None else ops.matmul(Zk, Y)
-        T = _add_diagonal(ZY, 1.5, scale=-0.5)
+        # T_k = 1.5 I - 0.5 Z_k Y_k (one fused product; no product with Z_0 = I)
+        T = _add_diagonal(Y, 1.5, scale=-0.5) if Zk is None else ops.addmatmul(eye15, Zk, Y, alpha=-0.5)
         if not (last and inverse):
             Y = ops.matmul(Y, T)
         if not (last and not inverse):
             Zk = T if Zk is None else ops.matmul(T, Zk)
-    return Zk / norm.sqrt() if inverse else Y * norm.sqrt()
+    out = (Zk if inverse else Y).reshape(shape)
+    return out / norm.sqrt() if inverse else out * norm.sqrt()
 
 
 def eigh_forward(A: torch.Tensor, *, inverse: bool = False):
