@@ -150,18 +150,24 @@ def test_docstring_examples(module):
     assert result.failed == 0
 
 
-def test_readme_example_output_is_current():
-    """The README quickstart prints what its comments say."""
-    import contextlib
-    import io
+def _readme_python_blocks():
     import re
     from pathlib import Path
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    blocks = re.findall(r"```python\n(.*?)```", readme, re.S)
-    example = next(b for b in blocks if "import mathsqrt" in b)
-    expected = [line.split("# ", 1)[1] for line in example.splitlines() if line.startswith("# ")]
-    code = "\n".join(line for line in example.splitlines() if not line.startswith("# "))
+    return re.findall(r"```python\n(.*?)```", readme, re.S)
+
+
+@pytest.mark.parametrize("index", range(len(_readme_python_blocks())))
+def test_readme_examples_print_what_they_say(index):
+    """Every Python block of the README runs and prints what its trailing comments say."""
+    import contextlib
+    import io
+
+    example = _readme_python_blocks()[index]
+    lines = example.splitlines()
+    expected = [line.split("# ", 1)[1] for line in lines if line.startswith("# ")]
+    code = "\n".join(line for line in lines if not line.startswith("# "))
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
         exec(compile(code, "README", "exec"), {})
