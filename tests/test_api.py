@@ -172,3 +172,19 @@ def test_readme_examples_print_what_they_say(index):
     with contextlib.redirect_stdout(buf):
         exec(compile(code, "README", "exec"), {})
     assert buf.getvalue().split("\n")[: len(expected)] == expected
+
+
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("backward", ["lyapunov", "eigh", "autograd", "bartels-stewart"])
+@pytest.mark.parametrize("method", mathsqrt.METHODS)
+def test_device_preserved(method, backward, device):
+    """Results and gradients stay on the input's device (CUDA is exercised where a GPU exists)."""
+    A = random_spd(6, 10.0, batch=2, seed=5, dtype=torch.float32, device=device).requires_grad_(True)
+    for fn in (mathsqrt.sqrtm, mathsqrt.invsqrtm):
+        out = fn(A, method=method, backward=backward)
+        out.sum().backward()
+        assert out.device == A.device and A.grad.device == A.device
+        A.grad = None
