@@ -9,10 +9,11 @@ Public surface: :func:`sqrtm`, :func:`invsqrtm`, :func:`count_ops`, the layers o
 :mod:`mathsqrt.nn`, :func:`wct` and :func:`transfer_colour` (from :mod:`mathsqrt.transfer`), and the
 baselines :func:`power_iteration_sqrtm` / :mod:`mathsqrt.baselines`. The submodules
 :mod:`mathsqrt.coefficients`, :mod:`mathsqrt.forward` and :mod:`mathsqrt.backward` hold the plain
-functions behind them.
+functions behind them. Command-line modules are imported on demand: ``python -m mathsqrt.accuracy``,
+``mathsqrt.degenerate``, ``mathsqrt.bench``, ``mathsqrt.figures``, ``mathsqrt.experiments.whitening``.
 """
 
-from . import backward, baselines, coefficients, degenerate, forward, nn
+from . import backward, baselines, coefficients, forward, nn
 from .api import BACKWARDS, DEFAULTS, METHODS, invsqrtm, sqrtm
 from .baselines import power_iteration_sqrtm
 from .transfer import load_sample_images, transfer_colour, wct
@@ -35,7 +36,6 @@ __all__ = [
     "forward",
     "backward",
     "baselines",
-    "degenerate",
     "nn",
     "__version__",
 ]
