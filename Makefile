@@ -2,7 +2,8 @@
 #
 #   make lab      create .venv if missing, install the package with its notebook extras, open JupyterLab
 #   make test     the same set-up, then the whole test suite
-#   make bench    speed/error benchmark (python -m mathsqrt.bench)
+#   make bench    speed/error benchmark (python -m mathsqrt.bench); options via BENCH_ARGS,
+#                 e.g. make bench BENCH_ARGS="--device cuda" or BENCH_ARGS="--quick --sweeps batch"
 #   make figures  regenerate every figure in figures/ (python -m mathsqrt.figures)
 #
 # The torch requirement can be overridden, e.g. `make test TORCH=torch==2.13.0` for a CPU-only build.
@@ -11,6 +12,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 TORCH  ?= torch>=2.2
 PORT   ?= 8888
+BENCH_ARGS ?=
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.mathsqrt-installed
 
@@ -49,7 +51,7 @@ test: setup
 	$(PY) -m pytest
 
 bench: setup
-	$(PY) -m mathsqrt.bench
+	$(PY) -m mathsqrt.bench $(BENCH_ARGS)
 
 figures: setup
 	$(PY) -m mathsqrt.figures
