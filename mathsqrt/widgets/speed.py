@@ -110,7 +110,7 @@ def _timing_cached(methods: Tuple[str, ...], n: int, batch: int, device: str, re
 
 
 def compute_timing(
-    n: int, batch: int, *, device: str = "cpu", methods: Sequence[str] = SPEED_METHODS, repeats: int = 3, seed: int = 0
+    n: int, batch: int, *, device: str = "cpu", methods: Sequence[str] = SPEED_METHODS, repeats: int = 5, seed: int = 0
 ) -> Dict[str, float]:
     r"""FP+BP time (median ms) of each method on ``batch`` random ``n×n`` covariances (float32).
 
@@ -310,7 +310,7 @@ def interactive_speed(*, n: Optional[int] = None, batch: Optional[int] = None, r
     batches = pick((1, 2, 4, 8, 16, 32, 64), (1, 2, 4))
     n = pick(64, 16) if n is None else n
     batch = pick(16, 2) if batch is None else batch
-    repeats = pick(3, 1) if repeats is None else repeats
+    repeats = pick(5, 3) if repeats is None else repeats
     controls = {
         "n": widgets.SelectionSlider(options=sizes, value=n, description="n", continuous_update=False),
         "batch": widgets.SelectionSlider(options=batches, value=batch, description="batch", continuous_update=False),
