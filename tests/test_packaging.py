@@ -57,3 +57,15 @@ def test_ci_runs_make_test_and_nothing_else_tests():
 def test_readme_shows_the_two_commands():
     readme = (ROOT / "README.md").read_text()
     assert "make lab" in readme and "make test" in readme
+
+
+def test_readme_links_every_notebook_with_a_colab_badge():
+    from mathsqrt.widgets._common import REPOSITORY
+
+    readme = (ROOT / "README.md").read_text()
+    owner_repo = REPOSITORY.split("github.com/", 1)[1]
+    notebooks = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
+    assert notebooks
+    for name in notebooks:
+        assert f"(notebooks/{name})" in readme, name
+        assert f"colab.research.google.com/github/{owner_repo}/blob/main/notebooks/{name}" in readme, name
