@@ -51,8 +51,8 @@ def _validate_matrix(A, *, check_finite: bool, fname: str) -> None:
             what = "NaN" if bool(torch.isnan(A).any()) else "Inf"
             raise ValueError(f"{fname}: input contains {what} (pass check_finite=False to skip this check)")
         work = A.float() if A.dtype in (torch.float16, torch.bfloat16) else A
-        asym = torch.linalg.matrix_norm(work - work.transpose(-2, -1))
-        norm = torch.linalg.matrix_norm(work)
+        asym = fw.frobenius_norm(work.detach() - work.detach().transpose(-2, -1))
+        norm = fw.frobenius_norm(work.detach())
         rtol = torch.finfo(A.dtype if work is A else torch.float32).eps ** 0.5
         if A.dtype in (torch.float16, torch.bfloat16):
             rtol = torch.finfo(A.dtype).eps
@@ -137,8 +137,8 @@ def _matrix_power(A, inverse, method, degree, iters, backward, backward_iters, b
     options = _backward_options(backward, backward_iters, backward_tol)
     _validate_matrix(A, check_finite=check_finite, fname=fname)
     if inverse:
-        norm = torch.linalg.matrix_norm(A.detach().float() if A.dtype in (torch.float16, torch.bfloat16) else A.detach())
-        if bool((norm == 0).any()):
+        # the largest entry, not the norm: the squared entries of a tiny matrix underflow
+        if bool((A.detach().abs().amax(dim=(-2, -1)) == 0).any()):
             raise ValueError("invsqrtm: a matrix of the batch is zero; its inverse square root does not exist")
 
     low_precision = A.dtype in (torch.float16, torch.bfloat16)
@@ -243,7 +243,9 @@ sqrtm.__doc__ = (
     Notes
     -----
     Gradient convention: the returned gradient is the solution of the Lyapunov equation for the
-    incoming gradient as received, not symmetrised (see :mod:`mathsqrt.backward`).
+    incoming gradient as received, not symmetrised (see :mod:`mathsqrt.backward`). Second
+    derivatives (``create_graph=True``) are available with ``backward="autograd"`` only; the other
+    backward methods raise a ``RuntimeError`` when differentiated a second time.
 
     Normalisation is per matrix: each matrix of a batch is computed independently of the others.
 

@@ -26,6 +26,7 @@ class MatrixSquareRoot(torch.autograd.Function):
     ``apply(A, forward_fn, inverse, backward, backward_options)``: ``forward_fn(A)`` returns
     ``(out, U, lam)`` (``U``/``lam`` only for the eigendecomposition); ``backward`` names an entry of
     :data:`mathsqrt.backward.BACKWARD_FUNCTIONS`, called with ``backward_options`` as keywords.
+    The backward is differentiable once: differentiating it again raises a ``RuntimeError``.
     """
 
     @staticmethod
@@ -38,12 +39,37 @@ class MatrixSquareRoot(torch.autograd.Function):
         return out
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, G: torch.Tensor):
         A, out, U, lam = ctx.saved_tensors
         saved = Saved(A=A, out=out, inverse=ctx.inverse, U=U, lam=lam)
-        X = BACKWARD_FUNCTIONS[ctx.backward_name](G, saved, **ctx.backward_options)
+        with torch.no_grad():
+            X = BACKWARD_FUNCTIONS[ctx.backward_name](G, saved, **ctx.backward_options)
+        if torch.is_grad_enabled():  # backward with create_graph=True
+            X = _FirstOrderOnly.apply(X, A, G, ctx.backward_name)
         return X, None, None, None, None
+
+
+class _FirstOrderOnly(torch.autograd.Function):
+    """Identity on ``X`` that ties it to ``A`` and ``G`` in the graph and refuses to be differentiated.
+
+    The custom backward passes are not differentiable. Under ``create_graph=True`` their result is
+    routed through this node, so that any second derivative through them raises a clear error,
+    instead of torch's "appears to not have been used in the graph" or a silently missing term (the
+    gradient depends on ``A`` even when the incoming ``G`` is a constant).
+    """
+
+    @staticmethod
+    def forward(ctx, X: torch.Tensor, A: torch.Tensor, G: torch.Tensor, name: str):
+        ctx.name = name
+        return X.clone()
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise RuntimeError(
+            f"mathsqrt: backward={ctx.name!r} is differentiable once only; a second derivative "
+            "(double backward through create_graph=True) needs backward='autograd', which "
+            "differentiates through the forward computation itself"
+        )
 
 
 class AllReduceSum(torch.autograd.Function):

@@ -34,6 +34,7 @@ import numpy as np
 import torch
 
 from . import counting as ops
+from .forward import frobenius_norm
 
 __all__ = [
     "LyapunovInfo",
@@ -122,7 +123,7 @@ def lyapunov_sign(
     for ill-conditioned inputs.
     """
     if scale is None:
-        scale = torch.linalg.matrix_norm(S, keepdim=True)
+        scale = frobenius_norm(S, keepdim=True)
     scale = torch.where(scale > 0, scale, torch.ones_like(scale))
     if iters is None:
         iters = DEFAULT_ITERS if tol is None else DEFAULT_MAX_ITERS
@@ -238,7 +239,7 @@ def grad_lyapunov(G: torch.Tensor, saved: Saved, *, iters: Optional[int] = None,
     Square root: solves :math:`S X + X S = G`. Inverse square root: forms :math:`S = A R` and solves
     :math:`S X + X S = -R G R` (3 extra matmuls). Scale :math:`c = \sqrt{\|A\|_F}` per matrix.
     """
-    norm = torch.linalg.matrix_norm(saved.A, keepdim=True)
+    norm = frobenius_norm(saved.A, keepdim=True)
     scale = norm.sqrt()
     if saved.inverse:
         R = saved.out

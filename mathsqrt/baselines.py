@@ -49,6 +49,7 @@ References
 
 from __future__ import annotations
 
+import numbers
 from typing import TYPE_CHECKING, Optional, Tuple
 
 import torch
@@ -561,7 +562,16 @@ def power_iteration_sqrtm(
     TypeError
         If ``A`` is not a real floating tensor.
     ValueError
-        If ``A`` is not a (batch of) square matrices, or ``iters``/``pairs`` is out of range.
+        If ``A`` is not a (batch of) square matrices or is empty, ``iters``/``pairs`` is out of
+        range, ``v0`` does not broadcast to ``A.shape[:-1]`` or is zero, or (``inverse=True``) a
+        matrix is zero.
+
+    Notes
+    -----
+    Each matrix is first divided by a power of two close to its largest entry (exact), and the
+    result multiplied back by its power :math:`\alpha`: the approximation is homogeneous of
+    degree :math:`\alpha`, and the vector norms of the iteration then neither overflow nor
+    underflow, whatever the scale of ``A``.
 
     Examples
     --------
@@ -576,16 +586,41 @@ def power_iteration_sqrtm(
         raise TypeError(f"power_iteration_sqrtm: expected a real floating tensor, got {getattr(A, 'dtype', type(A).__name__)}")
     if A.dim() < 2 or A.shape[-1] != A.shape[-2]:
         raise ValueError(f"power_iteration_sqrtm: expected square matrices (..., n, n), got shape {tuple(A.shape)}")
+    if A.numel() == 0:
+        raise ValueError(f"power_iteration_sqrtm: got an empty tensor of shape {tuple(A.shape)}")
     n = A.shape[-1]
+    checked = []
     for name, value, low, high in (("iters", iters, 1, None), ("pairs", pairs, 1, n)):
-        if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
             raise TypeError(f"{name} must be an int, got {type(value).__name__}")
         if value < low or (high is not None and value > high):
-            raise ValueError(f"{name} must be in [{low}, {high if high is not None else 'inf'}), got {value}")
+            raise ValueError(f"{name} must be in [{low}, {high if high is not None else 'inf'}], got {value}")
+        checked.append(int(value))
+    iters, pairs = checked
+    if v0 is not None:
+        if not isinstance(v0, torch.Tensor):
+            raise TypeError(f"power_iteration_sqrtm: v0 must be a torch.Tensor, got {type(v0).__name__}")
+        try:
+            ok = torch.broadcast_shapes(v0.shape, A.shape[:-1]) == A.shape[:-1]
+        except RuntimeError:
+            ok = False
+        if not ok:
+            raise ValueError(
+                f"power_iteration_sqrtm: v0 of shape {tuple(v0.shape)} does not broadcast to "
+                f"{tuple(A.shape[:-1])} (A's shape without the last dimension)"
+            )
+        if bool((v0 == 0).all(dim=-1).any()):
+            raise ValueError("power_iteration_sqrtm: v0 is a zero vector: power iteration needs a nonzero start vector")
     alpha = -0.5 if inverse else 0.5
     tiny = torch.finfo(A.dtype).tiny
+    # The result is homogeneous of degree alpha (mu_k and R scale with A): iterate on A / 2^e with
+    # 2^e <= max|a_ij| < 2^(e+1), an exact scaling, so that no squared norm over- or underflows.
+    amax = A.detach().abs().amax(dim=(-2, -1), keepdim=True)
+    if inverse and bool((amax == 0).any()):
+        raise ValueError("power_iteration_sqrtm: a matrix of the batch is zero; its inverse square root does not exist")
+    scale = torch.ldexp(torch.ones_like(amax), torch.frexp(amax)[1] - 1)
     v_start = torch.ones(A.shape[:-1], dtype=A.dtype, device=A.device) if v0 is None else v0.to(A).expand(A.shape[:-1])
-    M = A
+    M = A / scale
     out = torch.zeros_like(A)
     mu = None
     for _ in range(pairs):
@@ -598,4 +633,4 @@ def power_iteration_sqrtm(
         vv = v.unsqueeze(-1) * v.unsqueeze(-2)
         out = out + mu.pow(alpha)[..., None, None] * vv
         M = M - mu[..., None, None] * vv
-    return out + M / mu.pow(1 - alpha)[..., None, None]
+    return (out + M / mu.pow(1 - alpha)[..., None, None]) * scale.pow(alpha)

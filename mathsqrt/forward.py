@@ -30,6 +30,7 @@ from . import counting as ops
 from .coefficients import compose_one_minus, pade_coefficients, taylor_coefficients
 
 __all__ = [
+    "frobenius_norm",
     "frobenius_normalise",
     "mtp",
     "mpa",
@@ -39,6 +40,37 @@ __all__ = [
 ]
 
 _HALF = Fraction(1, 2)
+
+
+def frobenius_norm(A: torch.Tensor, *, keepdim: bool = False) -> torch.Tensor:
+    r"""Per-matrix Frobenius norm :math:`\|A\|_F`, free of overflow and underflow.
+
+    ``torch.linalg.matrix_norm`` sums the squared entries, which overflow (to ``inf``) or underflow
+    (to 0) in float32 once the entries exceed about :math:`10^{19}` or fall below :math:`10^{-19}`.
+    Here each matrix is first divided by a power of two :math:`2^e` close to its largest entry, so
+    the scaling is exact and, away from those extremes, the result is bitwise the unscaled norm:
+
+    .. math:: \|A\|_F = 2^e\,\|A / 2^e\|_F, \qquad 2^{e} \le \max_{ij}|a_{ij}| < 2^{e+1}.
+
+    The scale is treated as a constant by autograd (the norm is homogeneous of degree one, so its
+    gradient :math:`A/\|A\|_F` is unchanged).
+
+    Parameters
+    ----------
+    A : Tensor, shape ``(..., n, n)``, floating point
+    keepdim : bool
+        Return shape ``(..., 1, 1)`` instead of ``(...)``.
+
+    Returns
+    -------
+    Tensor, shape ``(...)`` or ``(..., 1, 1)``, dtype of ``A``
+        Zero for a zero matrix; ``inf``/NaN only for non-finite input.
+    """
+    amax = A.detach().abs().amax(dim=(-2, -1), keepdim=True)
+    _, exponent = torch.frexp(amax)  # amax = m 2^exponent, m in [0.5, 1); 0 for a zero matrix
+    scale = torch.ldexp(torch.ones_like(amax), exponent - 1)
+    norm = torch.linalg.matrix_norm(A / scale, keepdim=True) * scale
+    return norm if keepdim else norm.squeeze(-1).squeeze(-1)
 
 
 def frobenius_normalise(A: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -51,7 +83,7 @@ def frobenius_normalise(A: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
     Z : Tensor, shape ``(..., n, n)``
         With the norm of a zero matrix replaced by 1, so that ``Z = I`` there instead of NaN.
     """
-    norm = torch.linalg.matrix_norm(A, keepdim=True)
+    norm = frobenius_norm(A, keepdim=True)
     safe = torch.where(norm > 0, norm, torch.ones_like(norm))
     Z = _add_diagonal(A / safe, 1.0, scale=-1.0)
     return norm, Z
@@ -169,7 +201,7 @@ def mpa(A: torch.Tensor, degree=(5, 5), *, inverse: bool = False) -> torch.Tenso
         If the matrix to factorise is not positive definite (the input is not SPD).
     """
     m, n = (degree, degree) if isinstance(degree, int) else degree
-    norm = torch.linalg.matrix_norm(A, keepdim=True)
+    norm = frobenius_norm(A, keepdim=True)
     W = A / torch.where(norm > 0, norm, torch.ones_like(norm))  # W = I - Z
     P, Q = _polynomials(W, [compose_one_minus(c) for c in pade_coefficients(m, n, _HALF)])
     if inverse:
@@ -204,7 +236,7 @@ def newton_schulz(A: torch.Tensor, iters: int = 5, *, inverse: bool = False) -> 
         Return the inverse square root.
     """
     shape, n = A.shape, A.shape[-1]
-    norm = torch.linalg.matrix_norm(A, keepdim=True)
+    norm = frobenius_norm(A, keepdim=True)
     safe = torch.where(norm > 0, norm, torch.ones_like(norm))
     Y = (A / safe).reshape(-1, n, n)  # a flat batch: bmm/baddbmm throughout
     eye15 = torch.eye(n, dtype=A.dtype, device=A.device) * 1.5  # broadcast over the batch

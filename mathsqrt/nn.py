@@ -41,6 +41,7 @@ from . import baselines
 from . import counting as ops
 from .api import METHODS, sqrtm
 from .autograd import AllReduceSum
+from .forward import frobenius_norm
 
 __all__ = [
     "ZCAWhitening",
@@ -480,7 +481,10 @@ class ZCAWhitening(nn.Module):
         if use_batch:
             mean, cov, _ = self.batch_statistics(X)
             if not bool(torch.isfinite(cov).all()):
-                raise ValueError("ZCAWhitening: the batch covariance has NaN/Inf entries (is the input finite?)")
+                raise ValueError(
+                    "ZCAWhitening: the batch covariance has NaN/Inf entries (is the input finite, and small enough "
+                    f"that its squares do not overflow {dtype}?)"
+                )
             S = self.matrix_sqrt(_add_eps(cov, self.eps))
             Xw, L = spd_solve(S, X - mean)
             if self.training and self.track_running_stats:
@@ -699,14 +703,17 @@ class CovariancePooling(nn.Module):
         """
         A = self.covariance(x)
         if not bool(torch.isfinite(A).all()):
-            raise ValueError("CovariancePooling: the pooled matrix has NaN/Inf entries (is the input finite?)")
+            raise ValueError(
+                "CovariancePooling: the pooled matrix has NaN/Inf entries (is the input finite, and small enough "
+                f"that its squares do not overflow {A.dtype}?)"
+            )
         if self.normalize == "none":
             S = self.matrix_sqrt(A)
         else:
             if self.normalize == "trace":
                 s = A.diagonal(dim1=-2, dim2=-1).sum(-1)[..., None, None]
             else:
-                s = torch.linalg.matrix_norm(A, keepdim=True)
+                s = frobenius_norm(A, keepdim=True)
             s = torch.where(s > 0, s, torch.ones_like(s))
             S = self.matrix_sqrt(A / s)
             if self.compensate:

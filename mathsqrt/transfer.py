@@ -96,8 +96,8 @@ def wct(
     TypeError
         Non-tensor or non-floating-point input.
     ValueError
-        Wrong number of dimensions, mismatched channels or batch, fewer than two positions,
-        non-finite features.
+        Wrong number of dimensions, mismatched channels or batch, empty input, fewer than two
+        positions, non-finite features or covariances (features too large for the dtype).
 
     Examples
     --------
@@ -119,6 +119,8 @@ def wct(
             raise ValueError(f"wct: {name} needs at least two positions (last dimension), got {tuple(t.shape)}")
         if t.shape[-2] < 1:
             raise ValueError(f"wct: {name} has no channels: shape {tuple(t.shape)}")
+        if t.numel() == 0:
+            raise ValueError(f"wct: {name} is empty: shape {tuple(t.shape)}")
         if not bool(torch.isfinite(t).all()):
             raise ValueError(f"wct: {name} contains NaN/Inf")
     if content.dim() != style.dim() or content.shape[:-1] != style.shape[:-1]:
@@ -137,6 +139,12 @@ def wct(
     Xs = style.to(dtype=dtype, device=content.device)
     _, centred, A_c = _moments(Xc, float(eps))
     mu_s, _, A_s = _moments(Xs, float(eps))
+    for name, A in (("content", A_c), ("style", A_s)):
+        if not bool(torch.isfinite(A).all()):
+            raise ValueError(
+                f"wct: the {name} covariance has NaN/Inf entries: the features are too large for {dtype} "
+                "(their squares overflow); rescale them or use float64"
+            )
     whitened, _ = spd_solve(sqrt(A_c), centred, what="the content covariance square root")
     coloured = ops.matmul(sqrt(A_s), whitened) + mu_s
     out = coloured if alpha == 1 else alpha * coloured + (1 - alpha) * Xc

@@ -188,3 +188,14 @@ def test_device_preserved(method, backward, device):
         out.sum().backward()
         assert out.device == A.device and A.grad.device == A.device
         A.grad = None
+
+
+@pytest.mark.parametrize("scale", [2.0**100, 2.0**-100], ids=["huge", "tiny"])
+def test_checks_hold_at_extreme_float32_scales(scale):
+    """Squared entries overflow/underflow float32 here: the asymmetry check must still fire, and a
+    tiny nonzero matrix is not 'zero' for invsqrtm."""
+    A = torch.tensor([[2.0, 1.0], [0.0, 2.0]]) * scale
+    with pytest.raises(ValueError, match="relative asymmetry"):
+        mathsqrt.sqrtm(A)
+    R = mathsqrt.invsqrtm(torch.eye(2) * scale, method="eigh")
+    torch.testing.assert_close(R, torch.eye(2) / scale**0.5)

@@ -208,3 +208,48 @@ def test_no_warning_on_default_path():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         mathsqrt.sqrtm(A).sum().backward()
+
+
+@pytest.mark.parametrize("inverse", [False, True], ids=["sqrt", "invsqrt"])
+@pytest.mark.parametrize("backward", ["lyapunov", "eigh", "autograd"])
+def test_gradient_at_extreme_scales_in_float32(backward, inverse):
+    """The gradient at s A is s^{-1/2} (sqrt) or s^{-3/2} (inverse) times the gradient at A
+    (differentiate S(sA) = s^{±1/2} S(A)); s = 2^{±70} makes float32 squared entries over/underflow."""
+    A = random_spd(4, 5.0, seed=14, dtype=torch.float32)
+    G = torch.randn(4, 4, dtype=torch.float64)
+    G = (G + G.T).float()
+    fn = mathsqrt.invsqrtm if inverse else mathsqrt.sqrtm
+
+    def grad(M):
+        M = M.clone().requires_grad_(True)
+        (fn(M, backward=backward) * G.to(M.dtype)).sum().backward()
+        return M.grad
+
+    reference = grad(A.double()).float()
+    for k in (70, -70):
+        g = grad(A * 2.0**k)
+        assert torch.isfinite(g).all()
+        torch.testing.assert_close(g * 2.0 ** (1.5 * k if inverse else 0.5 * k), reference, rtol=1e-3, atol=1e-4 * float(reference.abs().max()))
+
+
+@pytest.mark.parametrize("backward", ["lyapunov", "eigh", "bartels-stewart", "svd-taylor"])
+def test_double_backward_raises_a_clear_error(backward):
+    """The custom backward passes are differentiable once. A second derivative must raise an error
+    naming the fix, whichever way it is requested: not "unused tensor", not a silent zero (the
+    incoming gradient of a linear loss does not require grad, yet X still depends on A)."""
+    A = random_spd(3, 5.0, seed=15).requires_grad_(True)
+    method = "eigh" if backward.startswith("svd") else "mpa"
+    for loss_of in (lambda S: S.square().sum(), lambda S: S.sum()):
+        (g,) = torch.autograd.grad(loss_of(mathsqrt.sqrtm(A, method=method, backward=backward)), A, create_graph=True)
+        with pytest.raises(RuntimeError, match="backward='autograd'"):
+            torch.autograd.grad(g.square().sum(), A)
+    (g,) = torch.autograd.grad(mathsqrt.invsqrtm(A, method=method, backward=backward).square().sum(), A, create_graph=True)
+    with pytest.raises(RuntimeError, match="second derivative"):
+        g.square().sum().backward()
+
+
+def test_double_backward_through_autograd_backward():
+    """The suggested alternative: second derivatives by backward='autograd' (finite differences)."""
+    A = random_spd(3, 5.0, seed=15).requires_grad_(True)
+    fn = lambda M: mathsqrt.sqrtm((M + M.T) / 2, method="eigh", backward="autograd")  # noqa: E731
+    assert torch.autograd.gradgradcheck(fn, (A,))

@@ -316,3 +316,30 @@ def test_power_iteration_sqrtm_validation():
         baselines.power_iteration_sqrtm(torch.eye(3), pairs=4)
     with pytest.raises(ValueError, match="iters"):
         baselines.power_iteration_sqrtm(torch.eye(3), iters=0)
+
+
+@pytest.mark.parametrize("inverse", [False, True])
+def test_power_iteration_sqrtm_at_extreme_float32_scales(inverse):
+    """PI is homogeneous of degree ±1/2 (mu_k and R scale with A): with s = 2^{±100} the squared
+    entries of the iterates over/underflow float32, which must not give NaN or unnormalised vectors."""
+    A = _separated(4, dtype=torch.float32)
+    reference = baselines.power_iteration_sqrtm(A.double(), iters=30, pairs=2, inverse=inverse).float()
+    for k in (100, -100):
+        out = baselines.power_iteration_sqrtm(A * 2.0**k, iters=30, pairs=2, inverse=inverse)
+        assert torch.isfinite(out).all()
+        torch.testing.assert_close(out * 2.0 ** (k / 2 if inverse else -k / 2), reference, rtol=1e-4, atol=1e-5)
+
+
+def test_power_iteration_sqrtm_more_validation():
+    with pytest.raises(ValueError, match="empty"):
+        baselines.power_iteration_sqrtm(torch.zeros(0, 4, 4))
+    with pytest.raises(ValueError, match="empty"):
+        baselines.power_iteration_sqrtm(torch.zeros(0, 0))
+    with pytest.raises(ValueError, match="zero"):  # A^{-1/2} of a zero matrix does not exist (was NaN)
+        baselines.power_iteration_sqrtm(torch.stack([torch.eye(3), torch.zeros(3, 3)]), inverse=True)
+    assert torch.equal(baselines.power_iteration_sqrtm(torch.zeros(3, 3)), torch.zeros(3, 3))
+    with pytest.raises(ValueError, match="v0"):
+        baselines.power_iteration_sqrtm(torch.eye(4), v0=torch.ones(3))
+    # numpy integers are integers, as in mathsqrt.sqrtm
+    out = baselines.power_iteration_sqrtm(torch.eye(3, dtype=torch.float64), iters=np.int64(2), pairs=np.int64(1))
+    torch.testing.assert_close(out, torch.eye(3, dtype=torch.float64))

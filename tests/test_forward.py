@@ -178,3 +178,31 @@ def test_high_degree_mpa_is_accurate_in_float32():
         out = mathsqrt.sqrtm(A.float(), method="mpa", degree=K).double().numpy()
         predicted = co.pade_relative_error(np.linalg.eigvalsh(A.numpy()).min() / np.linalg.norm(A.numpy()), K)
         assert np.abs(out - exact).max() <= predicted * np.abs(exact).max() + 2e-5
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_frobenius_norm_neither_overflows_nor_underflows(dtype):
+    """||A||_F of matrices whose squared entries overflow or underflow the dtype (numpy float64 oracle)."""
+    big = 1e30 if dtype == torch.float32 else 1e200
+    for s in (big, 1.0 / big):
+        A = torch.tensor([[3.0, 4.0], [4.0, 12.0]], dtype=torch.float64)
+        expected = s * np.linalg.norm(A.numpy())  # 13.6 s
+        got = fw.frobenius_norm((A * s).to(dtype))
+        assert got.dtype == dtype and got.shape == ()
+        np.testing.assert_allclose(float(got), expected, rtol=4 * torch.finfo(dtype).eps)
+    assert float(fw.frobenius_norm(torch.zeros(3, 3, dtype=dtype))) == 0.0
+    assert fw.frobenius_norm(torch.ones(2, 3, 4, 4, dtype=dtype), keepdim=True).shape == (2, 3, 1, 1)
+
+
+@pytest.mark.parametrize("inverse", [False, True], ids=["sqrt", "invsqrt"])
+@pytest.mark.parametrize("method", mathsqrt.METHODS)
+def test_extreme_scales_in_float32(method, inverse):
+    """(s A)^{±1/2} = s^{±1/2} A^{±1/2}: with s = 2^{±100} (~1e±30) the squared entries over/underflow
+    float32, which must not turn the per-matrix normalisation into NaN, zero or a 'zero matrix' error."""
+    A = random_spd(5, 10.0, batch=2, seed=6, dtype=torch.float32)
+    fn = mathsqrt.invsqrtm if inverse else mathsqrt.sqrtm
+    reference = fn(A.double(), method=method).float()
+    for k in (100, -100):
+        out = fn(A * 2.0**k, method=method)
+        assert torch.isfinite(out).all()
+        torch.testing.assert_close(out * 2.0 ** (k / 2 if inverse else -k / 2), reference, rtol=1e-4, atol=1e-5)

@@ -281,6 +281,18 @@ def test_pre_normalisation_and_compensation(normalize):
             np.testing.assert_allclose(out[n], ref, atol=1e-10)
 
 
+@pytest.mark.parametrize("k", [55, -40])
+def test_frobenius_pre_normalisation_at_extreme_float32_scales(k):
+    """Features scaled by 2^k scale Sigma^{1/2} by 2^k. With k = 55 the pooled entries (~1e33) are
+    finite in float32 but their squares are not, which must not give a silent NaN (nor 0 for k = -40)."""
+    x = torch.randn(2, 4, 5, 5)
+    pool = mnn.CovariancePooling(method="eigh", normalize="frobenius", output="matrix")
+    reference = pool(x.double()).float()
+    out = pool(x * 2.0**k)
+    assert torch.isfinite(out).all()
+    torch.testing.assert_close(out * 2.0**-k, reference, rtol=1e-4, atol=1e-5)
+
+
 def test_mpa_pooling_error_is_bounded_by_the_pade_formula():
     x = torch.randn(2, 6, 8, 8, dtype=torch.float64)
     out = mnn.CovariancePooling(method="mpa", output="matrix")(x).numpy()

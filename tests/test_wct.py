@@ -161,3 +161,17 @@ def test_load_sample_images():
         assert img.dtype == np.float64 and 0 <= img.min() and img.max() <= 1
     with pytest.raises(ValueError, match="max_side"):
         load_sample_images(max_side=1)
+
+
+@pytest.mark.parametrize("method", ["eigh", "mpa"])
+def test_wct_covariance_out_of_range_and_empty_batch(method):
+    """Finite float32 features whose covariance overflows (~1e20 -> 1e40) must give a ValueError that
+    says so, not torch's eigh convergence error or "not positive semi-definite"; an empty batch is
+    reported by wct, not by sqrtm."""
+    c, s = torch.randn(3, 50), torch.randn(3, 40)
+    with pytest.raises(ValueError, match="covariance .*NaN/Inf"):
+        wct(c * 1e20, s, method=method)
+    with pytest.raises(ValueError, match="covariance .*NaN/Inf"):
+        wct(c, s * 1e20, method=method)
+    with pytest.raises(ValueError, match="wct: content is empty"):
+        wct(torch.zeros(0, 3, 10), torch.zeros(0, 3, 10), method=method)
