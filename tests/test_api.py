@@ -199,3 +199,9 @@ def test_checks_hold_at_extreme_float32_scales(scale):
         mathsqrt.sqrtm(A)
     R = mathsqrt.invsqrtm(torch.eye(2) * scale, method="eigh")
     torch.testing.assert_close(R, torch.eye(2) / scale**0.5)
+
+
+def test_backwards_list_matches_the_registry():
+    from mathsqrt.backward import BACKWARD_FUNCTIONS
+
+    assert set(mathsqrt.BACKWARDS) == set(BACKWARD_FUNCTIONS) | {"autograd"}
