@@ -2,9 +2,9 @@
 #
 #   make lab      create .venv if missing, install the package with its notebook extras, open JupyterLab
 #   make test     the same set-up, then the whole test suite
-#   make bench    speed/error benchmark (python -m mathsqrt.bench); options via BENCH_ARGS,
+#   make bench    speed/error benchmark (python -m mathsqrt.paper.bench); options via BENCH_ARGS,
 #                 e.g. make bench BENCH_ARGS="--device cuda" or BENCH_ARGS="--quick --sweeps batch"
-#   make figures  regenerate every figure in figures/ (python -m mathsqrt.figures)
+#   make figures  regenerate every figure in figures/ (python -m mathsqrt.paper.figures)
 #
 # The torch requirement can be overridden, e.g. `make test TORCH=torch==2.13.0` for a CPU-only build.
 
@@ -51,10 +51,10 @@ test: setup
 	$(PY) -m pytest
 
 bench: setup
-	$(PY) -m mathsqrt.bench $(BENCH_ARGS)
+	$(PY) -m mathsqrt.paper.bench $(BENCH_ARGS)
 
 figures: setup
-	$(PY) -m mathsqrt.figures
+	$(PY) -m mathsqrt.paper.figures
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis results build *.egg-info

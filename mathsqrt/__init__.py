@@ -5,21 +5,27 @@
 >>> mathsqrt.sqrtm(A, method="eigh").diagonal()
 tensor([2., 2., 2.], dtype=torch.float64)
 
-Public surface: :func:`sqrtm`, :func:`invsqrtm`, :func:`count_ops`, the layers of
-:mod:`mathsqrt.nn`, :func:`wct` and :func:`transfer_colour` (from :mod:`mathsqrt.transfer`), and the
-baselines :func:`power_iteration_sqrtm` / :mod:`mathsqrt.baselines`. The submodules
-:mod:`mathsqrt.coefficients`, :mod:`mathsqrt.forward` and :mod:`mathsqrt.backward` hold the plain
-functions behind them. Command-line modules are imported on demand: ``python -m mathsqrt.accuracy``,
-``mathsqrt.degenerate``, ``mathsqrt.bench``, ``mathsqrt.figures``, ``mathsqrt.experiments.whitening``.
+Public surface: :func:`sqrtm`, :func:`invsqrtm`, :func:`count_ops`, the method table
+:mod:`mathsqrt.methods`, the layers of :mod:`mathsqrt.nn`, :func:`wct` and :func:`transfer_colour`
+(from :mod:`mathsqrt.transfer`), and the baseline :func:`power_iteration_sqrtm`. The submodules
+:mod:`mathsqrt.coefficients`, :mod:`mathsqrt.forward`, :mod:`mathsqrt.backward` and
+:mod:`mathsqrt.baselines` hold the plain functions behind them; :mod:`mathsqrt.testing` builds test
+matrices and float64 references. The teaching and benchmark harness is :mod:`mathsqrt.paper`, which
+is not imported here (it needs matplotlib).
 """
 
-from . import backward, baselines, coefficients, forward, nn
-from .api import BACKWARDS, DEFAULTS, METHODS, invsqrtm, sqrtm
-from .baselines import power_iteration_sqrtm
-from .transfer import load_sample_images, transfer_colour, wct
-from .counting import count_ops
+from importlib.metadata import PackageNotFoundError, version
 
-__version__ = "0.1.0"
+from . import backward, baselines, coefficients, forward, methods, nn
+from .api import BACKWARDS, METHODS, invsqrtm, sqrtm
+from .baselines import power_iteration_sqrtm
+from .counting import count_ops
+from .transfer import load_sample_images, transfer_colour, wct
+
+try:
+    __version__ = version("mathsqrt")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree that was never installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "sqrtm",
@@ -31,7 +37,7 @@ __all__ = [
     "load_sample_images",
     "METHODS",
     "BACKWARDS",
-    "DEFAULTS",
+    "methods",
     "coefficients",
     "forward",
     "backward",

@@ -2,33 +2,23 @@ r"""Public entry points :func:`sqrtm` and :func:`invsqrtm`: validate, dispatch, 
 
 from __future__ import annotations
 
-import functools
-import numbers
 from typing import Optional, Tuple, Union
 
 import torch
 
-from . import forward as fw
+from . import methods
+from ._kernels import HALF_DTYPES, frobenius_norm, promote
 from .autograd import MatrixSquareRoot
 
-__all__ = ["sqrtm", "invsqrtm", "METHODS", "BACKWARDS", "DEFAULTS"]
+__all__ = ["sqrtm", "invsqrtm", "METHODS", "BACKWARDS"]
 
-#: Forward methods.
-METHODS = ("mpa", "mtp", "ns", "eigh")
-#: Backward methods; ``"autograd"`` differentiates through the forward computation itself.
-BACKWARDS = ("lyapunov", "eigh", "autograd", "bartels-stewart", "svd-taylor", "svd-pade", "svd-pi")
-#: The paper's defaults ([1] Sec. 4): MPA [5/5], MTP degree 11, NS 5 iterations, Lyapunov 8 iterations.
-DEFAULTS = {"mpa": (5, 5), "mtp": 11, "ns": 5, "lyapunov": 8}
+#: Names of the forward methods (keys of :data:`mathsqrt.methods.FORWARDS`).
+METHODS = tuple(methods.FORWARDS)
+#: Names of the backward methods (keys of :data:`mathsqrt.methods.BACKWARDS`); ``"autograd"``
+#: differentiates through the forward computation itself.
+BACKWARDS = tuple(methods.BACKWARDS)
 
 Degree = Union[int, Tuple[int, int]]
-
-
-def _check_int(name: str, value, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
 
 
 def _validate_matrix(A, *, check_finite: bool, fname: str) -> None:
@@ -49,9 +39,9 @@ def _validate_matrix(A, *, check_finite: bool, fname: str) -> None:
         if not bool(torch.isfinite(A.detach().sum(dtype=torch.float64))) and not bool(torch.isfinite(A).all()):
             what = "NaN" if bool(torch.isnan(A).any()) else "Inf"
             raise ValueError(f"{fname}: input contains {what} (pass check_finite=False to skip this check)")
-        work = A.float() if A.dtype in (torch.float16, torch.bfloat16) else A
-        asym = fw.frobenius_norm(work.detach() - work.detach().transpose(-2, -1))
-        norm = fw.frobenius_norm(work.detach())
+        work = promote(A)
+        asym = frobenius_norm(work.detach() - work.detach().transpose(-2, -1))
+        norm = frobenius_norm(work.detach())
         # sqrt(eps) of the dtype; half-precision inputs carry their own (coarser) rounding
         rtol = torch.finfo(A.dtype).eps if work is not A else torch.finfo(A.dtype).eps ** 0.5
         bad = asym > rtol * norm
@@ -63,134 +53,23 @@ def _validate_matrix(A, *, check_finite: bool, fname: str) -> None:
             )
 
 
-def _forward_fn(method: str, degree, iters, inverse: bool):
-    if method == "mpa":
-        if iters is not None:
-            raise ValueError("iters applies to method='ns' only; MPA takes degree=K or degree=(m, n)")
-        if degree is None:
-            m, n = DEFAULTS["mpa"]
-        elif isinstance(degree, tuple) and len(degree) == 2:
-            m, n = (_check_int("degree[0] (numerator degree m)", degree[0], 0), _check_int("degree[1] (denominator degree n)", degree[1], 0))
-        elif isinstance(degree, (tuple, list)):
-            raise ValueError(f"degree for MPA must be an int K or a pair (m, n), got {degree!r}")
-        else:
-            m = n = _check_int("degree", degree, 0)
-        fn = functools.partial(fw.mpa, degree=(m, n), inverse=inverse)
-    elif method == "mtp":
-        if iters is not None:
-            raise ValueError("iters applies to method='ns' only; MTP takes degree=K")
-        K = DEFAULTS["mtp"] if degree is None else _check_int("degree", degree, 0)
-        fn = functools.partial(fw.mtp, degree=K, inverse=inverse)
-    elif method == "ns":
-        if degree is not None:
-            raise ValueError("degree applies to MPA and MTP; Newton-Schulz takes iters=T")
-        T = DEFAULTS["ns"] if iters is None else _check_int("iters", iters, 1)
-        fn = functools.partial(fw.newton_schulz, iters=T, inverse=inverse)
-    elif method == "eigh":
-        if degree is not None or iters is not None:
-            raise ValueError("method='eigh' takes neither degree nor iters")
-        return functools.partial(fw.eigh_forward, inverse=inverse)
-    else:
-        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(repr(m) for m in METHODS)}")
-    return lambda A: (fn(A), None, None)
-
-
-def _backward_options(backward: str, backward_iters, backward_tol) -> dict:
-    if backward == "lyapunov":
-        opts = {}
-        if backward_iters is not None:
-            opts["iters"] = _check_int("backward_iters", backward_iters, 1)
-        if backward_tol is not None:
-            if isinstance(backward_tol, bool) or not isinstance(backward_tol, numbers.Real):
-                raise TypeError(f"backward_tol must be a real number, got {type(backward_tol).__name__}")
-            if not backward_tol > 0:
-                raise ValueError(f"backward_tol must be positive, got {backward_tol}")
-            opts["tol"] = float(backward_tol)
-        return opts
-    # The SVD baselines (mathsqrt.baselines, method="eigh" only): backward_iters is the Taylor
-    # degree K, the Padé [n/n] degree n, or the number of power iterations.
-    svd = {"svd-taylor": ("degree", 0), "svd-pade": ("degree", 1), "svd-pi": ("iters", 1)}
-    if backward in svd:
-        if backward_tol is not None:
-            raise ValueError(f"backward_tol applies to backward='lyapunov', not {backward!r}")
-        key, minimum = svd[backward]
-        return {} if backward_iters is None else {key: _check_int("backward_iters", backward_iters, minimum)}
-    if backward_iters is not None or backward_tol is not None:
-        raise ValueError(f"backward_iters/backward_tol apply to backward='lyapunov' (and backward_iters to 'svd-*'), not {backward!r}")
-    return {}
-
-
-def _matrix_power(A, inverse, method, degree, iters, backward, backward_iters, backward_tol, check_finite):
+def _matrix_power(A, inverse, method, backward, check_finite, options):
     fname = "invsqrtm" if inverse else "sqrtm"
-    if not isinstance(method, str):
-        raise TypeError(f"method must be a string, got {type(method).__name__}")
-    if not isinstance(backward, str):
-        raise TypeError(f"backward must be a string, got {type(backward).__name__}")
-    if backward not in BACKWARDS:
-        raise ValueError(f"unknown backward {backward!r}; choose one of {', '.join(repr(b) for b in BACKWARDS)}")
-    forward_fn = _forward_fn(method, degree, iters, inverse)
-    if backward.startswith("svd-") and method != "eigh":
-        raise ValueError(f"backward={backward!r} differentiates the eigendecomposition: it needs method='eigh', not {method!r}")
-    options = _backward_options(backward, backward_iters, backward_tol)
+    plan = methods.resolve(method, backward, **options)
     _validate_matrix(A, check_finite=check_finite, fname=fname)
     if inverse:
         # the largest entry, not the norm: the squared entries of a tiny matrix underflow
         if bool((A.detach().abs().amax(dim=(-2, -1)) == 0).any()):
             raise ValueError("invsqrtm: a matrix of the batch is zero; its inverse square root does not exist")
 
-    low_precision = A.dtype in (torch.float16, torch.bfloat16)
-    work = A.float() if low_precision else A
-    if backward == "autograd":
+    work = promote(A)
+    forward_fn = plan.forward_fn(inverse)
+    backward_fn = plan.backward_fn()
+    if backward_fn is None:
         out = forward_fn(work)[0]
     else:
-        out = MatrixSquareRoot.apply(work, forward_fn, inverse, backward, options)
-    return out.to(A.dtype) if low_precision else out
-
-
-_KEYWORDS_DOC = r"""
-    Parameters
-    ----------
-    A : Tensor, shape ``(n, n)`` or ``(..., n, n)``
-        Symmetric positive (semi-)definite matrices, any real floating dtype, any device. float16 and
-        bfloat16 are computed in float32 and returned in the input dtype. ``A`` is never modified.
-    method : {"mpa", "mtp", "ns", "eigh"}
-        Forward method: matrix Padé approximant (default), matrix Taylor polynomial, coupled
-        Newton–Schulz iteration, or eigendecomposition.
-    degree : int or (int, int), optional
-        MTP degree ``K`` (default 11), or the MPA degree: ``K`` for ``[K/K]`` (default 5) or ``(m, n)``.
-    iters : int, optional
-        Newton–Schulz iterations (default 5).
-    backward : {"lyapunov", "eigh", "autograd", "bartels-stewart", "svd-taylor", "svd-pade", "svd-pi"}
-        Backward method: the matrix-sign Lyapunov solver (default), the exact eigenbasis solution,
-        differentiation through the forward computation itself (for NS this is the paper's NS
-        backward; for ``method="eigh"`` it is torch's eigendecomposition gradient, the deliberate
-        unstabilised SVD baseline of Eq. (2), NaN at an exact eigenvalue tie), or the scipy
-        Bartels–Stewart reference (CPU, float64, slow). The paper's stabilised SVD baselines need
-        ``method="eigh"`` and return a symmetrised gradient (:mod:`mathsqrt.baselines`):
-        ``"svd-taylor"`` (truncated geometric series for :math:`1/(\lambda_i-\lambda_j)`),
-        ``"svd-pade"`` (its Padé form, which is exact: only an exact tie is guarded) and
-        ``"svd-pi"`` (backpropagation through deflated power iterations).
-    backward_iters : int, optional
-        Lyapunov iterations (default 8), or their maximum when ``backward_tol`` is given (default 60).
-        For ``"svd-taylor"`` the degree :math:`K` (default 20; the paper uses 20 for ZCA, 100 for
-        covariance pooling), for ``"svd-pade"`` the degree ``n`` of ``[n/n]`` (default 10; 10 and 50),
-        for ``"svd-pi"`` the power iterations (default 20; 20 and 100).
-    backward_tol : float, optional
-        Stop the Lyapunov iteration once :math:`\|B_k - I\|_F \le` ``backward_tol`` for every matrix.
-    check_finite : bool
-        Check that ``A`` has no NaN/Inf and is symmetric to a relative tolerance
-        (:math:`\sqrt{\epsilon}` of the dtype), like scipy's ``check_finite``. Costs a reduction and a
-        host synchronisation.
-
-    Raises
-    ------
-    TypeError
-        Not a tensor; integer, bool or complex dtype; non-integer degree or iterations.
-    ValueError
-        Fewer than two dimensions, non-square or empty input; NaN/Inf or asymmetric input (with
-        ``check_finite``); unknown method or backward; negative degree or iterations; an option
-        that does not apply to the method; an indefinite input detected by the ``eigh`` or ``mpa``
-        factorisations (see Notes)."""
+        out = MatrixSquareRoot.apply(work, forward_fn, inverse, backward_fn, plan.backward.name)
+    return out.to(A.dtype) if A.dtype in HALF_DTYPES else out
 
 
 def sqrtm(
@@ -199,43 +78,71 @@ def sqrtm(
     method: str = "mpa",
     degree: Optional[Degree] = None,
     iters: Optional[int] = None,
-    backward: str = "lyapunov",
+    backward: Optional[str] = None,
     backward_iters: Optional[int] = None,
     backward_tol: Optional[float] = None,
+    backward_degree: Optional[int] = None,
     check_finite: bool = True,
 ) -> torch.Tensor:
-    return _matrix_power(A, False, method, degree, iters, backward, backward_iters, backward_tol, check_finite)
-
-
-def invsqrtm(
-    A: torch.Tensor,
-    *,
-    method: str = "mpa",
-    degree: Optional[Degree] = None,
-    iters: Optional[int] = None,
-    backward: str = "lyapunov",
-    backward_iters: Optional[int] = None,
-    backward_tol: Optional[float] = None,
-    check_finite: bool = True,
-) -> torch.Tensor:
-    return _matrix_power(A, True, method, degree, iters, backward, backward_iters, backward_tol, check_finite)
-
-
-sqrtm.__doc__ = (
     r"""Differentiable principal square root :math:`A^{1/2}` of symmetric positive semi-definite matrices.
 
-    The forward and backward methods are chosen independently (Song, Sebe & Wang 2022 [1]_):
-    :math:`A^{1/2} \approx \sqrt{\|A\|_F}\,Q(Z)^{-1}P(Z)` with :math:`Z = I - A/\|A\|_F` (MPA, Eq. 13),
-    and the gradient :math:`X` solves :math:`A^{1/2} X + X A^{1/2} = \partial l/\partial A^{1/2}`
-    (Eq. 17), by the matrix-sign iteration (Eq. 20–22).
-"""
-    + _KEYWORDS_DOC
-    + r"""
+    The forward and backward methods are chosen independently (Song, Sebe & Wang [1]_): by default
+    :math:`A^{1/2} \approx \sqrt{\|A\|_F}\,Q(Z)^{-1}P(Z)` with :math:`Z = I - A/\|A\|_F` (MPA,
+    [1]_ Eq. 13), and the gradient :math:`X = \partial l/\partial A` solves
+    :math:`A^{1/2} X + X A^{1/2} = \partial l/\partial A^{1/2}` ([1]_ Eq. 17) by the matrix-sign
+    iteration ([1]_ Eq. 20–22). Every method is listed in :mod:`mathsqrt.methods`.
+
+    Parameters
+    ----------
+    A : Tensor, shape ``(n, n)`` or ``(..., n, n)``
+        Symmetric positive (semi-)definite matrices, any real floating dtype, any device. float16 and
+        bfloat16 are computed in float32 and returned in the input dtype. ``A`` is never modified.
+    method : {"mpa", "mtp", "ns", "eigh", "pi"}
+        Forward method: matrix Padé approximant (default), matrix Taylor polynomial, coupled
+        Newton–Schulz iteration, eigendecomposition, or So-ViT's power-iteration normalisation
+        ``"pi"`` (a baseline that is not a square root; :func:`mathsqrt.power_iteration_sqrtm`).
+    degree : int or (int, int), optional
+        ``"mpa"``: ``K`` for the diagonal ``[K/K]`` approximant (default 5) or ``(m, n)``;
+        ``"mtp"``: the Taylor degree ``K`` (default 11).
+    iters : int, optional
+        ``"ns"``: Newton–Schulz iterations (default 5); ``"pi"``: power iterations (default 1).
+    backward : {"lyapunov", "eigh", "autograd", "bartels-stewart", "svd-taylor", "svd-pade", "svd-pi"}, optional
+        Backward method: the matrix-sign Lyapunov solver (the default), the exact eigenbasis solution,
+        differentiation through the forward computation itself (the default for ``"pi"``; for
+        ``"ns"`` it is the paper's NS backward, for ``"eigh"`` torch's eigendecomposition gradient,
+        the unstabilised SVD baseline of [1]_ Eq. 2, NaN at an exact eigenvalue tie), or scipy's
+        Bartels–Stewart reference (CPU, float64, slow). The paper's stabilised SVD baselines
+        ``"svd-taylor"``, ``"svd-pade"`` and ``"svd-pi"`` need ``method="eigh"`` and return a
+        symmetrised gradient (:mod:`mathsqrt.baselines`).
+    backward_iters : int, optional
+        ``"lyapunov"``: iterations (default 8), or their maximum when ``backward_tol`` is given
+        (default 60); ``"svd-pi"``: power iterations (default 20).
+    backward_tol : float, optional
+        ``"lyapunov"``: stop once :math:`\|B_k - I\|_F \le` ``backward_tol`` for every matrix.
+    backward_degree : int, optional
+        ``"svd-taylor"``: the Taylor degree :math:`K` (default 20); ``"svd-pade"``: the degree ``n`` of
+        ``[n/n]`` (default 10). (``backward_iters`` is still accepted for these, with a
+        ``DeprecationWarning``.)
+    check_finite : bool
+        Check that ``A`` has no NaN/Inf and is symmetric to a relative tolerance (the dtype's
+        :math:`\epsilon`; :math:`\sqrt\epsilon` for float16/bfloat16), like scipy's ``check_finite``.
+        Costs a reduction and a host synchronisation.
 
     Returns
     -------
     Tensor
         Same shape, dtype and device as ``A``.
+
+    Raises
+    ------
+    TypeError
+        Not a tensor; integer, bool or complex dtype; a method name that is not a string; a
+        non-integer degree or iteration count.
+    ValueError
+        Fewer than two dimensions, non-square or empty input; NaN/Inf or asymmetric input (with
+        ``check_finite``); unknown method or backward; a degree or iteration count out of range; an
+        option that does not apply to the method; a backward that cannot follow the forward; an
+        indefinite input detected by the ``eigh`` or ``mpa`` factorisations (see Notes).
 
     Notes
     -----
@@ -247,16 +154,15 @@ sqrtm.__doc__ = (
     Normalisation is per matrix: each matrix of a batch is computed independently of the others.
 
     A zero matrix gives a zero square root (and a finite gradient with the default methods).
-    Singular PSD inputs are fine for every method except that the exact gradients blow up as
-    eigenvalues approach zero. Indefinite inputs have no real square root: ``eigh`` raises a
-    ``ValueError`` when an eigenvalue is negative beyond rounding; ``mpa`` raises when its Cholesky
-    factorisation fails, which catches some indefinite inputs but not all; ``mtp`` and ``ns`` are
-    polynomial iterations that return a finite matrix that is not a square root. Check definiteness
-    yourself (or use ``method="eigh"``) when it is in doubt.
+    Indefinite inputs have no real square root: ``eigh`` raises a ``ValueError`` when an eigenvalue
+    is negative beyond rounding; ``mpa`` raises when its Cholesky factorisation fails, which
+    catches some indefinite inputs but not all; ``mtp`` and ``ns`` are polynomial iterations that
+    do not see the sign of an eigenvalue.
 
     References
     ----------
     .. [1] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022.
+    .. [2] N. J. Higham, "Functions of Matrices: Theory and Computation", SIAM, 2008, Ch. 6.
 
     Examples
     --------
@@ -265,28 +171,50 @@ sqrtm.__doc__ = (
     >>> mathsqrt.sqrtm(A, method="eigh")
     tensor([[2., 0.],
             [0., 3.]], dtype=torch.float64)
-"""
-)
+    """
+    options = dict(degree=degree, iters=iters, backward_iters=backward_iters, backward_tol=backward_tol, backward_degree=backward_degree)
+    return _matrix_power(A, False, method, backward, check_finite, options)
 
-invsqrtm.__doc__ = (
+
+def invsqrtm(
+    A: torch.Tensor,
+    *,
+    method: str = "mpa",
+    degree: Optional[Degree] = None,
+    iters: Optional[int] = None,
+    backward: Optional[str] = None,
+    backward_iters: Optional[int] = None,
+    backward_tol: Optional[float] = None,
+    backward_degree: Optional[int] = None,
+    check_finite: bool = True,
+) -> torch.Tensor:
     r"""Differentiable inverse square root :math:`A^{-1/2}` of symmetric positive definite matrices.
 
     MPA: :math:`A^{-1/2} \approx P(Z)^{-1}Q(Z)/\sqrt{\|A\|_F}` ([1]_, appendix A.6). The gradient
     :math:`X` solves :math:`A^{1/2} X + X A^{1/2} = -R\,G\,R` with :math:`R = A^{-1/2}`,
     equivalently :math:`R X + X R = -A^{-1} G A^{-1}`.
-"""
-    + _KEYWORDS_DOC
-    + r"""
+
+    Parameters
+    ----------
+    A : Tensor, shape ``(n, n)`` or ``(..., n, n)``
+        Symmetric positive definite matrices; see :func:`sqrtm`.
+    method, degree, iters, backward, backward_iters, backward_tol, backward_degree, check_finite
+        As in :func:`sqrtm`, with the same defaults.
 
     Returns
     -------
     Tensor
         Same shape, dtype and device as ``A``.
 
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`sqrtm`; also ``ValueError`` for a zero matrix, and for a singular matrix with
+        ``method="eigh"``.
+
     Notes
     -----
-    A zero matrix raises ``ValueError``; so does a singular matrix with ``method="eigh"``. The
-    polynomial methods do not detect a singular or nearly singular input: their result is then
+    The polynomial methods do not detect a singular or nearly singular input: their result is then
     large and inaccurate (the MPA error formula :func:`mathsqrt.coefficients.pade_relative_error`
     says how inaccurate). See :func:`sqrtm` for the gradient convention and indefinite inputs.
 
@@ -301,5 +229,6 @@ invsqrtm.__doc__ = (
     >>> mathsqrt.invsqrtm(A, method="eigh")
     tensor([[0.5000, 0.0000],
             [0.0000, 0.2500]], dtype=torch.float64)
-"""
-)
+    """
+    options = dict(degree=degree, iters=iters, backward_iters=backward_iters, backward_tol=backward_tol, backward_degree=backward_degree)
+    return _matrix_power(A, True, method, backward, check_finite, options)

@@ -8,33 +8,34 @@ the synchronised batch statistics of :class:`mathsqrt.nn.ZCAWhitening`.
 
 from __future__ import annotations
 
-from typing import Callable, Dict, Optional, Tuple
+from typing import Callable, Optional, Tuple
 
 import torch
 from torch.autograd.function import once_differentiable
 
-from .backward import BACKWARD_FUNCTIONS, Saved
+from .backward import Saved
 
 __all__ = ["MatrixSquareRoot", "AllReduceSum"]
 
 ForwardFn = Callable[[torch.Tensor], Tuple[torch.Tensor, Optional[torch.Tensor], Optional[torch.Tensor]]]
+BackwardFn = Callable[[torch.Tensor, Saved], torch.Tensor]
 
 
 class MatrixSquareRoot(torch.autograd.Function):
     """``A -> A^{1/2}`` or ``A^{-1/2}`` with a forward and a backward method chosen independently.
 
-    ``apply(A, forward_fn, inverse, backward, backward_options)``: ``forward_fn(A)`` returns
-    ``(out, U, lam)`` (``U``/``lam`` only for the eigendecomposition); ``backward`` names an entry of
-    :data:`mathsqrt.backward.BACKWARD_FUNCTIONS`, called with ``backward_options`` as keywords.
+    ``apply(A, forward_fn, inverse, backward_fn, name)``: ``forward_fn(A)`` returns ``(out, U, lam)``
+    (``U``/``lam`` only for the eigendecomposition); ``backward_fn(G, saved)`` returns the gradient
+    (both come from a :class:`mathsqrt.methods.Plan`); ``name`` names the backward in messages.
     The backward is differentiable once: differentiating it again raises a ``RuntimeError``.
     """
 
     @staticmethod
-    def forward(ctx, A: torch.Tensor, forward_fn: ForwardFn, inverse: bool, backward: str, backward_options: Dict):
+    def forward(ctx, A: torch.Tensor, forward_fn: ForwardFn, inverse: bool, backward_fn: BackwardFn, name: str):
         out, U, lam = forward_fn(A)
         ctx.inverse = inverse
-        ctx.backward_name = backward
-        ctx.backward_options = backward_options
+        ctx.backward_fn = backward_fn
+        ctx.backward_name = name
         ctx.save_for_backward(A, out, U, lam)
         return out
 
@@ -43,7 +44,7 @@ class MatrixSquareRoot(torch.autograd.Function):
         A, out, U, lam = ctx.saved_tensors
         saved = Saved(A=A, out=out, inverse=ctx.inverse, U=U, lam=lam)
         with torch.no_grad():
-            X = BACKWARD_FUNCTIONS[ctx.backward_name](G, saved, **ctx.backward_options)
+            X = ctx.backward_fn(G, saved)
         if torch.is_grad_enabled():  # backward with create_graph=True
             X = _FirstOrderOnly.apply(X, A, G, ctx.backward_name)
         return X, None, None, None, None

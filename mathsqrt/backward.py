@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from . import counting as ops
-from .forward import frobenius_norm
+from ._kernels import frobenius_norm, sym
 
 __all__ = [
     "LyapunovInfo",
@@ -45,7 +45,6 @@ __all__ = [
     "grad_lyapunov",
     "grad_eigh",
     "grad_bartels_stewart",
-    "BACKWARD_FUNCTIONS",
 ]
 
 DEFAULT_ITERS = 8
@@ -229,10 +228,6 @@ class Saved:
     lam: Optional[torch.Tensor] = None
 
 
-def _sym(X: torch.Tensor) -> torch.Tensor:
-    return 0.5 * (X + X.transpose(-2, -1))
-
-
 def grad_lyapunov(G: torch.Tensor, saved: Saved, *, iters: Optional[int] = None, tol: Optional[float] = None):
     r"""Gradient by the matrix-sign Lyapunov solver (:func:`lyapunov_sign`), the paper's backward.
 
@@ -261,7 +256,7 @@ def grad_eigh(G: torch.Tensor, saved: Saved) -> torch.Tensor:
     if saved.U is not None:
         U, s = saved.U, saved.lam.sqrt()
     else:
-        lam, U = ops.eigh(_sym(saved.out))
+        lam, U = ops.eigh(sym(saved.out))
         lam = lam.clamp_min(0)
         # the eigenvalues of R are 1/s
         s = 1.0 / lam.clamp_min(torch.finfo(lam.dtype).tiny) if saved.inverse else lam
@@ -287,17 +282,3 @@ def grad_bartels_stewart(G: torch.Tensor, saved: Saved) -> torch.Tensor:
         rhs = -(R2 @ G.detach().to("cpu", torch.float64) @ R2)
         return lyapunov_bartels_stewart(R, rhs).to(device=G.device, dtype=G.dtype)
     return lyapunov_bartels_stewart(saved.out, G)
-
-
-# The paper's SVD baselines live in mathsqrt.baselines (which imports nothing from here at run time).
-from .baselines import grad_svd_pade, grad_svd_pi, grad_svd_taylor  # noqa: E402
-
-#: Custom backward methods by name; each is ``f(G, saved, **options) -> X``.
-BACKWARD_FUNCTIONS = {
-    "lyapunov": grad_lyapunov,
-    "eigh": grad_eigh,
-    "bartels-stewart": grad_bartels_stewart,
-    "svd-taylor": grad_svd_taylor,
-    "svd-pade": grad_svd_pade,
-    "svd-pi": grad_svd_pi,
-}

@@ -27,7 +27,7 @@ Every gradient here is **symmetrised** (as in Eq. (2)): it is :math:`\mathrm{sym
 Lyapunov convention (see :mod:`mathsqrt.backward`), equal to it whenever ``G`` is symmetric. All
 functions are batched over leading dimensions, per matrix, in the dtype of their inputs.
 
-The names are those of :data:`mathsqrt.backward.BACKWARD_FUNCTIONS`: ``"svd-taylor"``,
+The names are those of the method table (:data:`mathsqrt.methods.BACKWARDS`): ``"svd-taylor"``,
 ``"svd-pade"``, ``"svd-pi"`` (select them with ``sqrtm(A, method="eigh", backward=...)``). The
 plain autograd gradient through ``torch.linalg.eigh`` is ``backward="autograd"``, the deliberate
 unstabilised baseline. :func:`power_iteration_sqrtm` is the So-ViT forward baseline ("PI").
@@ -50,17 +50,15 @@ References
 from __future__ import annotations
 
 import numbers
-from typing import TYPE_CHECKING, Optional, Tuple
+from typing import Optional, Tuple
 
 import torch
 
 from . import counting as ops
-
-if TYPE_CHECKING:  # no import cycle: mathsqrt.backward registers these functions
-    from .backward import Saved
+from ._kernels import pow2_scale, sym
+from .backward import Saved
 
 __all__ = [
-    "SVD_BACKWARDS",
     "DEFAULT_TAYLOR_DEGREE",
     "DEFAULT_PADE_DEGREE",
     "DEFAULT_PI_ITERS",
@@ -76,8 +74,6 @@ __all__ = [
     "power_iteration_sqrtm",
 ]
 
-#: Backward names defined here (all need ``method="eigh"``).
-SVD_BACKWARDS = ("svd-taylor", "svd-pade", "svd-pi")
 #: SVD-Taylor degree: 20 in the paper's ZCA experiment, 100 in covariance pooling ([1]_, A.5).
 DEFAULT_TAYLOR_DEGREE = 20
 #: SVD-Padé ``[n/n]``: 10 in the ZCA experiment (to match Taylor degree 20), 50 in covariance pooling.
@@ -296,7 +292,7 @@ def _spectral(saved: Saved, name: str):
     if saved.U is None or saved.lam is None:
         raise ValueError(
             f"backward={name!r} needs the eigendecomposition of the forward pass: use method='eigh' "
-            f"(the SVD baselines {', '.join(repr(b) for b in SVD_BACKWARDS)} differentiate U f(Λ) U^T)"
+            "(the SVD baselines differentiate U f(Λ) U^T)"
         )
     U, lam = saved.U, saved.lam
     tiny = torch.finfo(lam.dtype).tiny
@@ -307,10 +303,6 @@ def _spectral(saved: Saved, name: str):
         f = lam.sqrt()
         df = 0.5 / f.clamp_min(tiny)
     return U, lam, f, df
-
-
-def _sym(X: torch.Tensor) -> torch.Tensor:
-    return 0.5 * (X + X.transpose(-2, -1))
 
 
 def svd_gradient(G: torch.Tensor, U: torch.Tensor, f: torch.Tensor, df: torch.Tensor, F: torch.Tensor) -> torch.Tensor:
@@ -350,7 +342,7 @@ def svd_gradient(G: torch.Tensor, U: torch.Tensor, f: torch.Tensor, df: torch.Te
     eye = torch.eye(n, dtype=torch.bool, device=G.device)
     C = (F * (Gh + Gh.transpose(-2, -1)) * f.unsqueeze(-2)).masked_fill(eye, 0)
     C = C + torch.diag_embed(df * Gh.diagonal(dim1=-2, dim2=-1))
-    return _sym(ops.matmul(ops.matmul(U, C), Ut))
+    return sym(ops.matmul(ops.matmul(U, C), Ut))
 
 
 def grad_svd_taylor(G: torch.Tensor, saved: Saved, *, degree: int = DEFAULT_TAYLOR_DEGREE) -> torch.Tensor:
@@ -504,7 +496,7 @@ def grad_svd_pi(G: torch.Tensor, saved: Saved, *, iters: int = DEFAULT_PI_ITERS)
             Vbar[..., :, k + 1 :] -= lhi.unsqueeze(-2) * (p.unsqueeze(-1) * c1.unsqueeze(-2) + v.unsqueeze(-1) * c2.unsqueeze(-2))
     ops.record("matvec", n * max(iters - 1, 0))
     total = total + ops.matmul(U * lbar.unsqueeze(-2), U.transpose(-2, -1))
-    return _sym(total)
+    return sym(total)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -618,7 +610,7 @@ def power_iteration_sqrtm(
     amax = A.detach().abs().amax(dim=(-2, -1), keepdim=True)
     if inverse and bool((amax == 0).any()):
         raise ValueError("power_iteration_sqrtm: a matrix of the batch is zero; its inverse square root does not exist")
-    scale = torch.ldexp(torch.ones_like(amax), torch.frexp(amax)[1] - 1)
+    scale = pow2_scale(A)
     v_start = torch.ones(A.shape[:-1], dtype=A.dtype, device=A.device) if v0 is None else v0.to(A).expand(A.shape[:-1])
     M = A / scale
     out = torch.zeros_like(A)

@@ -27,6 +27,8 @@ from typing import Sequence, Tuple
 import torch
 
 from . import counting as ops
+from ._kernels import add_diagonal as _add_diagonal
+from ._kernels import frobenius_norm, spd_solve
 from .coefficients import compose_one_minus, pade_coefficients, taylor_coefficients
 
 __all__ = [
@@ -40,37 +42,10 @@ __all__ = [
 ]
 
 _HALF = Fraction(1, 2)
-
-
-def frobenius_norm(A: torch.Tensor, *, keepdim: bool = False) -> torch.Tensor:
-    r"""Per-matrix Frobenius norm :math:`\|A\|_F`, free of overflow and underflow.
-
-    ``torch.linalg.matrix_norm`` sums the squared entries, which overflow (to ``inf``) or underflow
-    (to 0) in float32 once the entries exceed about :math:`10^{19}` or fall below :math:`10^{-19}`.
-    Here each matrix is first divided by a power of two :math:`2^e` close to its largest entry, so
-    the scaling is exact and, away from those extremes, the result is bitwise the unscaled norm:
-
-    .. math:: \|A\|_F = 2^e\,\|A / 2^e\|_F, \qquad 2^{e} \le \max_{ij}|a_{ij}| < 2^{e+1}.
-
-    The scale is treated as a constant by autograd (the norm is homogeneous of degree one, so its
-    gradient :math:`A/\|A\|_F` is unchanged).
-
-    Parameters
-    ----------
-    A : Tensor, shape ``(..., n, n)``, floating point
-    keepdim : bool
-        Return shape ``(..., 1, 1)`` instead of ``(...)``.
-
-    Returns
-    -------
-    Tensor, shape ``(...)`` or ``(..., 1, 1)``, dtype of ``A``
-        Zero for a zero matrix; ``inf``/NaN only for non-finite input.
-    """
-    amax = A.detach().abs().amax(dim=(-2, -1), keepdim=True)
-    _, exponent = torch.frexp(amax)  # amax = m 2^exponent, m in [0.5, 1); 0 for a zero matrix
-    scale = torch.ldexp(torch.ones_like(amax), exponent - 1)
-    norm = torch.linalg.matrix_norm(A / scale, keepdim=True) * scale
-    return norm if keepdim else norm.squeeze(-1).squeeze(-1)
+_NOT_SPD = (
+    "it is not positive definite: the input is not symmetric positive semi-definite "
+    "(or is too ill-conditioned for this dtype)"
+)
 
 
 def frobenius_normalise(A: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -87,13 +62,6 @@ def frobenius_normalise(A: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
     safe = torch.where(norm > 0, norm, torch.ones_like(norm))
     Z = _add_diagonal(A / safe, 1.0, scale=-1.0)
     return norm, Z
-
-
-def _add_diagonal(X: torch.Tensor, c: float, *, scale: float = 1.0) -> torch.Tensor:
-    """Return ``scale * X + c * I`` as a new tensor (no identity of the batch's size is built)."""
-    out = X * scale if scale != 1.0 else X.clone()
-    out.diagonal(dim1=-2, dim2=-1).add_(c)
-    return out
 
 
 def _polynomials(X: torch.Tensor, polys: Sequence[Sequence[Fraction]]) -> Tuple[torch.Tensor, ...]:
@@ -153,16 +121,6 @@ def mtp(A: torch.Tensor, degree: int = 11, *, inverse: bool = False) -> torch.Te
     return series / norm.sqrt() if inverse else series * norm.sqrt()
 
 
-def _spd_solve(lhs: torch.Tensor, rhs: torch.Tensor, what: str) -> torch.Tensor:
-    L, info = ops.cholesky(lhs)
-    if bool((info != 0).any()):
-        raise ValueError(
-            f"{what} is not positive definite for {int((info != 0).sum())} matrix(es) of the batch: "
-            "the input is not symmetric positive semi-definite (or is too ill-conditioned for this dtype)"
-        )
-    return ops.cholesky_solve(rhs, L)
-
-
 def mpa(A: torch.Tensor, degree=(5, 5), *, inverse: bool = False) -> torch.Tensor:
     r"""Matrix Padé approximant (MPA) ``[m/n]``.
 
@@ -205,8 +163,8 @@ def mpa(A: torch.Tensor, degree=(5, 5), *, inverse: bool = False) -> torch.Tenso
     W = A / torch.where(norm > 0, norm, torch.ones_like(norm))  # W = I - Z
     P, Q = _polynomials(W, [compose_one_minus(c) for c in pade_coefficients(m, n, _HALF)])
     if inverse:
-        return _spd_solve(P, Q, "the Padé numerator P(Z)") / norm.sqrt()
-    return _spd_solve(Q, P, "the Padé denominator Q(Z)") * norm.sqrt()
+        return spd_solve(P, Q, what="the Padé numerator P(Z)", hint=_NOT_SPD)[0] / norm.sqrt()
+    return spd_solve(Q, P, what="the Padé denominator Q(Z)", hint=_NOT_SPD)[0] * norm.sqrt()
 
 
 def ns_matmul_count(iters: int, *, inverse: bool = False) -> int:

@@ -11,10 +11,9 @@ r"""Layers built on the differentiable matrix square root: ZCA whitening and cov
   :math:`y = \mathrm{FC}(c) + \mathrm{FC}\big((XX^T)^{1/2}\big)`.
 
 Every layer takes the square-root method as keywords (``method``, ``backward``, ``degree``,
-``iters``, ``backward_iters``, ``backward_tol``), exactly as :func:`mathsqrt.sqrtm`, plus the
-baselines of the paper's experiments (``"pi"``, ``"svd-taylor"``, ``"svd-pi"``, ``"svd-pade"``)
-from :mod:`mathsqrt.baselines`. See
-:func:`matrix_sqrt_function`.
+``iters``, ``backward_iters``, ``backward_tol``, ``backward_degree``), exactly as
+:func:`mathsqrt.sqrtm` and from the same method table (:mod:`mathsqrt.methods`), baselines of the
+paper's experiments included. See :func:`matrix_sqrt_function`.
 
 References
 ----------
@@ -32,16 +31,17 @@ from __future__ import annotations
 
 import functools
 import numbers
+import warnings
 from typing import Callable, Optional, Tuple
 
 import torch
 from torch import nn
 
-from . import baselines
 from . import counting as ops
-from .api import METHODS, sqrtm
+from . import methods
+from ._kernels import compute_dtype, frobenius_norm, spd_solve as _spd_solve, sym
+from .api import sqrtm
 from .autograd import AllReduceSum
-from .forward import frobenius_norm
 
 __all__ = [
     "ZCAWhitening",
@@ -50,11 +50,7 @@ __all__ = [
     "matrix_sqrt_function",
     "spd_solve",
     "triu_to_matrix",
-    "BASELINE_METHODS",
 ]
-
-#: Baseline methods of the paper's experiments ([1]_ appendix A.4), provided by :mod:`mathsqrt.baselines`.
-BASELINE_METHODS = ("pi",) + baselines.SVD_BACKWARDS
 
 SqrtFn = Callable[[torch.Tensor], torch.Tensor]
 
@@ -64,49 +60,46 @@ SqrtFn = Callable[[torch.Tensor], torch.Tensor]
 # ----------------------------------------------------------------------------------------------
 
 
-def _baseline_function(method: str, options: dict, sqrt_kwargs: dict) -> SqrtFn:
-    given = {k: v for k, v in sqrt_kwargs.items() if v is not None}
-    if method == "pi":
-        if "iters" in given:
-            options = dict(options, iters=given.pop("iters"))
-        if given:
-            raise ValueError(f"method 'pi' does not take {', '.join(sorted(given))}")
-        baselines.power_iteration_sqrtm(torch.eye(2, dtype=torch.float64), **options)  # validate now
-        return functools.partial(baselines.power_iteration_sqrtm, **options)
-    # The SVD baselines are backward passes of the eigendecomposition (paper Eq. (2)).
-    if options:
-        raise TypeError(f"unexpected keyword(s) for method {method!r}: {', '.join(sorted(options))}")
-    kwargs = dict(sqrt_kwargs, method="eigh", backward=method)
-    sqrtm(torch.eye(2, dtype=torch.float64), **kwargs)
-    return functools.partial(sqrtm, check_finite=False, **kwargs)
+def _legacy_method(method: str, backward: Optional[str]) -> Tuple[str, Optional[str]]:
+    """``method="svd-taylor"`` (a configuration name) as ``method="eigh", backward="svd-taylor"``."""
+    if method in methods.FORWARDS or method not in methods.CONFIGURATIONS:
+        return method, backward
+    config = methods.CONFIGURATIONS[method]
+    if config.method == "eigh" and config.backward in methods.BACKWARDS and methods.BACKWARDS[config.backward].forwards:
+        if backward not in (None, "lyapunov", config.backward):
+            raise ValueError(f"method={method!r} sets backward={config.backward!r}; got backward={backward!r} too")
+        warnings.warn(
+            f"method={method!r} is deprecated in the layers: pass method='eigh', backward={config.backward!r} "
+            "(as for mathsqrt.sqrtm)",
+            DeprecationWarning,
+            stacklevel=4,
+        )
+        return config.method, config.backward
+    return method, backward
 
 
 def matrix_sqrt_function(
     method: str = "mpa",
-    backward: str = "lyapunov",
+    backward: Optional[str] = None,
     *,
     degree=None,
     iters: Optional[int] = None,
     backward_iters: Optional[int] = None,
     backward_tol: Optional[float] = None,
-    **baseline_options,
+    backward_degree: Optional[int] = None,
 ) -> SqrtFn:
     r"""A differentiable ``A -> A^{1/2}`` for batches ``(..., n, n)`` of SPD matrices, checked once.
 
     Parameters
     ----------
-    method : str
-        ``"mpa"``, ``"mtp"``, ``"ns"``, ``"eigh"`` (the methods of :func:`mathsqrt.sqrtm`), or one of
-        :data:`BASELINE_METHODS`, computed by :mod:`mathsqrt.baselines`: ``"pi"`` is So-ViT's
-        dominant-eigenpair power iteration; ``"svd-taylor"``, ``"svd-pi"``, ``"svd-pade"`` are the
-        eigendecomposition with the stabilised backward passes of that module ([1]_ appendix A.4).
-    backward : str
-        Backward method of :func:`mathsqrt.sqrtm` (``"lyapunov"``, ``"eigh"``, ``"autograd"``,
-        ``"bartels-stewart"``); ignored by the baselines, which define their own gradient.
-    degree, iters, backward_iters, backward_tol
+    method, backward : str
+        A forward and a backward method of :func:`mathsqrt.sqrtm` (the method table
+        :mod:`mathsqrt.methods`), including the paper's baselines: ``method="pi"`` (So-ViT's
+        power-iteration normalisation) and ``method="eigh"`` with ``backward="svd-taylor"``,
+        ``"svd-pade"`` or ``"svd-pi"``. The older spelling ``method="svd-taylor"`` (etc.) still
+        works, with a ``DeprecationWarning``.
+    degree, iters, backward_iters, backward_tol, backward_degree
         As in :func:`mathsqrt.sqrtm`.
-    **baseline_options
-        Passed to the baseline function (e.g. its number of power iterations).
 
     Returns
     -------
@@ -119,23 +112,12 @@ def matrix_sqrt_function(
     ------
     ValueError, TypeError
         For an unknown method or backward, or options that do not apply (raised here, at
-        construction, with :func:`mathsqrt.sqrtm`'s own messages).
+        construction, by :func:`mathsqrt.methods.resolve`).
     """
-    if not isinstance(method, str):
-        raise TypeError(f"method must be a string, got {type(method).__name__}")
-    if not isinstance(backward, str):
-        raise TypeError(f"backward must be a string, got {type(backward).__name__}")
-    if method in BASELINE_METHODS:
-        sqrt_kwargs = dict(degree=degree, iters=iters, backward_iters=backward_iters, backward_tol=backward_tol)
-        return _baseline_function(method, baseline_options, sqrt_kwargs)
-    if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(map(repr, METHODS + BASELINE_METHODS))}")
-    if baseline_options:
-        raise TypeError(f"unexpected keyword(s) for method {method!r}: {', '.join(sorted(baseline_options))}")
-    kwargs = dict(method=method, backward=backward, degree=degree, iters=iters, backward_iters=backward_iters, backward_tol=backward_tol)
-    # Validate every option now, on a tiny matrix, so that a bad layer fails at construction.
-    sqrtm(torch.eye(2, dtype=torch.float64), **kwargs)
-    return functools.partial(sqrtm, check_finite=False, **kwargs)
+    method, backward = _legacy_method(method, backward)
+    kwargs = dict(degree=degree, iters=iters, backward_iters=backward_iters, backward_tol=backward_tol, backward_degree=backward_degree)
+    plan = methods.resolve(method, backward, **kwargs)  # a bad layer fails at construction
+    return functools.partial(sqrtm, check_finite=False, method=method, backward=plan.backward.name, **kwargs)
 
 
 def spd_solve(S: torch.Tensor, B: torch.Tensor, *, what: str = "the matrix square root") -> Tuple[torch.Tensor, torch.Tensor]:
@@ -163,13 +145,7 @@ def spd_solve(S: torch.Tensor, B: torch.Tensor, *, what: str = "the matrix squar
     A Cholesky solve, never ``torch.linalg.solve``/``inv``: cheaper for SPD systems and free of the
     batched-LU hang of the CPU build of torch 2.13.
     """
-    L, info = ops.cholesky(S)
-    if bool((info != 0).any()):
-        bad = int((info != 0).sum())
-        finite = bool(torch.isfinite(S).all())
-        reason = "it contains NaN/Inf (is the input finite?)" if not finite else "it is not positive definite"
-        raise ValueError(f"Cholesky factorisation of {what} failed for {bad} matrix(es): {reason}")
-    return ops.cholesky_solve(B, L), L
+    return _spd_solve(S, B, what=what)
 
 
 def triu_to_matrix(vec: torch.Tensor, n: int) -> torch.Tensor:
@@ -208,14 +184,6 @@ def _check_tensor(x, cls: str) -> None:
         raise TypeError(f"{cls}: expected a torch.Tensor, got {type(x).__name__}")
     if not x.is_floating_point():
         raise TypeError(f"{cls}: expected a floating-point tensor (features, not labels or raw image bytes), got {x.dtype}")
-
-
-def _compute_dtype(x: torch.Tensor) -> torch.dtype:
-    return torch.float32 if x.dtype in (torch.float16, torch.bfloat16) else x.dtype
-
-
-def _symmetrise(A: torch.Tensor) -> torch.Tensor:
-    return 0.5 * (A + A.transpose(-2, -1))
 
 
 def _add_eps(A: torch.Tensor, eps: float) -> torch.Tensor:
@@ -261,7 +229,7 @@ class ZCAWhitening(nn.Module):
     track_running_stats : bool
         Keep running statistics for evaluation mode; without them evaluation uses the batch
         statistics, like training.
-    method, backward, degree, iters, backward_iters, backward_tol
+    method, backward, degree, iters, backward_iters, backward_tol, backward_degree
         Square-root method; see :func:`matrix_sqrt_function` and :func:`mathsqrt.sqrtm`.
         Defaults: MPA [5/5] with the 8-iteration Lyapunov backward, the paper's "MPA-Lya".
     process_group : torch.distributed.ProcessGroup, optional
@@ -323,13 +291,13 @@ class ZCAWhitening(nn.Module):
         affine: bool = True,
         track_running_stats: bool = True,
         method: str = "mpa",
-        backward: str = "lyapunov",
+        backward: Optional[str] = None,
         degree=None,
         iters: Optional[int] = None,
         backward_iters: Optional[int] = None,
         backward_tol: Optional[float] = None,
         process_group=None,
-        **baseline_options,
+        backward_degree: Optional[int] = None,
     ) -> None:
         super().__init__()
         num_features = _check_features("num_features", num_features)
@@ -346,12 +314,12 @@ class ZCAWhitening(nn.Module):
         self.momentum = momentum
         self.affine = bool(affine)
         self.track_running_stats = bool(track_running_stats)
-        self.method = method
-        self.backward = backward
         self.process_group = process_group
         self._sqrt = matrix_sqrt_function(
-            method, backward, degree=degree, iters=iters, backward_iters=backward_iters, backward_tol=backward_tol, **baseline_options
+            method, backward, degree=degree, iters=iters, backward_iters=backward_iters, backward_tol=backward_tol,
+            backward_degree=backward_degree,
         )
+        self.method, self.backward = self._sqrt.keywords["method"], self._sqrt.keywords["backward"]
         c = num_features // groups
         if self.affine:
             self.weight = nn.Parameter(torch.ones(num_features))
@@ -429,7 +397,7 @@ class ZCAWhitening(nn.Module):
         scatter = ops.matmul(Xc, Xc.transpose(-2, -1))
         if group is not None:
             scatter = AllReduceSum.apply(scatter, group)
-        return mean, _symmetrise(scatter) / count, count
+        return mean, sym(scatter) / count, count
 
     def _grouped(self, x: torch.Tensor) -> torch.Tensor:
         G, c = self.groups, self.num_features // self.groups
@@ -475,7 +443,7 @@ class ZCAWhitening(nn.Module):
             non-finite features (the factorisation fails).
         """
         self._check_input(x)
-        dtype = _compute_dtype(x)
+        dtype = compute_dtype(x.dtype)
         X = self._grouped(x.to(dtype))
         use_batch = self.training or not self.track_running_stats
         if use_batch:
@@ -505,7 +473,7 @@ class ZCAWhitening(nn.Module):
         factor = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
         c = L.shape[-1]
         eye = torch.eye(c, dtype=L.dtype, device=L.device).expand_as(L)
-        R = _symmetrise(ops.cholesky_solve(eye, L.detach()))
+        R = sym(ops.cholesky_solve(eye, L.detach()))
         self.running_mean.lerp_(mean.detach().reshape(-1).to(self.running_mean.dtype), factor)
         self.running_whitening.lerp_(R.to(self.running_whitening.dtype), factor)
 
@@ -542,9 +510,10 @@ class CovariancePooling(nn.Module):
     reduced_channels : int, optional
         Reduce the channels to ``d = reduced_channels`` first: a 1×1 convolution + batch norm +
         ReLU for feature maps, as in iSQRT-COV [4]_; a linear layer for token sequences.
-    method, backward, degree, iters, backward_iters, backward_tol
-        Square-root method, see :func:`matrix_sqrt_function`; includes the baselines ``"pi"``
-        (So-ViT's dominant eigenpair [5]_), ``"svd-taylor"``, ``"svd-pi"``, ``"svd-pade"``.
+    method, backward, degree, iters, backward_iters, backward_tol, backward_degree
+        Square-root method, see :func:`matrix_sqrt_function`; includes the baselines
+        ``method="pi"`` (So-ViT's dominant eigenpair [5]_) and ``method="eigh"`` with
+        ``backward="svd-taylor"``, ``"svd-pi"`` or ``"svd-pade"``.
     normalize : {"trace", "frobenius", "none"}
         Pre-normalisation scale :math:`s`.
     compensate : bool
@@ -583,7 +552,7 @@ class CovariancePooling(nn.Module):
         *,
         reduced_channels: Optional[int] = None,
         method: str = "mpa",
-        backward: str = "lyapunov",
+        backward: Optional[str] = None,
         degree=None,
         iters: Optional[int] = None,
         backward_iters: Optional[int] = None,
@@ -594,7 +563,7 @@ class CovariancePooling(nn.Module):
         eps: float = 0.0,
         output: str = "triu",
         layout: str = "auto",
-        **baseline_options,
+        backward_degree: Optional[int] = None,
     ) -> None:
         super().__init__()
         if layout not in _LAYOUTS:
@@ -615,8 +584,6 @@ class CovariancePooling(nn.Module):
             raise ValueError(f"eps must be a non-negative number, got {eps!r}")
         self.in_channels = in_channels
         self.reduced_channels = reduced_channels
-        self.method = method
-        self.backward = backward
         self.normalize = normalize
         self.compensate = bool(compensate)
         self.center = bool(center)
@@ -624,8 +591,10 @@ class CovariancePooling(nn.Module):
         self.output = output
         self.layout = layout
         self._sqrt = matrix_sqrt_function(
-            method, backward, degree=degree, iters=iters, backward_iters=backward_iters, backward_tol=backward_tol, **baseline_options
+            method, backward, degree=degree, iters=iters, backward_iters=backward_iters, backward_tol=backward_tol,
+            backward_degree=backward_degree,
         )
+        self.method, self.backward = self._sqrt.keywords["method"], self._sqrt.keywords["backward"]
         if reduced_channels is None:
             self.reduce = None
         elif layout == "maps":
@@ -683,11 +652,11 @@ class CovariancePooling(nn.Module):
         if self.reduce is not None:
             x = self.reduce(x)
         X = x.flatten(2) if x.dim() == 4 else x.transpose(1, 2)  # (N, d, HW) or (N, d, L)
-        X = X.to(_compute_dtype(X))
+        X = X.to(compute_dtype(X.dtype))
         M = X.shape[-1]
         if self.center:
             X = X - X.mean(dim=-1, keepdim=True)
-        A = _symmetrise(ops.matmul(X, X.transpose(-2, -1))) / M
+        A = sym(ops.matmul(X, X.transpose(-2, -1))) / M
         return _add_eps(A, self.eps)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

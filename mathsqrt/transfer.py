@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from . import counting as ops
+from ._kernels import compute_dtype, sym
 from .nn import matrix_sqrt_function, spd_solve
 
 __all__ = ["wct", "transfer_colour", "load_sample_images", "SAMPLE_IMAGES"]
@@ -35,7 +36,7 @@ def _moments(X: torch.Tensor, eps: float):
     mean = X.mean(dim=-1, keepdim=True)
     Xc = X - mean
     A = ops.matmul(Xc, Xc.transpose(-2, -1)) / X.shape[-1]
-    A = 0.5 * (A + A.transpose(-2, -1))
+    A = sym(A)
     if eps:
         A = A + eps * torch.eye(A.shape[-1], dtype=A.dtype, device=A.device)
     return mean, Xc, A
@@ -53,6 +54,7 @@ def wct(
     iters: Optional[int] = None,
     backward_iters: Optional[int] = None,
     backward_tol: Optional[float] = None,
+    backward_degree: Optional[int] = None,
 ) -> torch.Tensor:
     r"""Whitening and colouring transform of content features towards style features ([2]_).
 
@@ -79,7 +81,7 @@ def wct(
         Blend between the content (0) and the transformed features (1).
     eps : float
         Regulariser :math:`\epsilon \ge 0` of both covariances.
-    method, backward, degree, iters, backward_iters, backward_tol
+    method, backward, degree, iters, backward_iters, backward_tol, backward_degree
         Square-root method, see :func:`mathsqrt.nn.matrix_sqrt_function`. The default is the exact
         eigendecomposition: small colour covariances are often ill-conditioned (the 3×3 RGB
         covariance of scikit-learn's ``china.jpg`` has :math:`\lambda_{\min}/\|A\|_F \approx 0.004`,
@@ -132,9 +134,15 @@ def wct(
     if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or eps < 0:
         raise ValueError(f"wct: eps must be a non-negative number, got {eps!r}")
     sqrt = matrix_sqrt_function(
-        method, backward, degree=degree, iters=iters, backward_iters=backward_iters, backward_tol=backward_tol
+        method,
+        backward,
+        degree=degree,
+        iters=iters,
+        backward_iters=backward_iters,
+        backward_tol=backward_tol,
+        backward_degree=backward_degree,
     )
-    dtype = torch.float32 if content.dtype in (torch.float16, torch.bfloat16) else content.dtype
+    dtype = compute_dtype(content.dtype)
     Xc = content.to(dtype)
     Xs = style.to(dtype=dtype, device=content.device)
     _, centred, A_c = _moments(Xc, float(eps))

@@ -1,10 +1,10 @@
-"""python -m mathsqrt.accuracy runs and measures what it says (exact pairs are exact)."""
+"""python -m mathsqrt.paper.studies.accuracy runs and measures what it says (exact pairs are exact)."""
 
 from __future__ import annotations
 
 import torch
 
-from mathsqrt import accuracy
+from mathsqrt.paper.studies import accuracy
 from mathsqrt.coefficients import pade_relative_error
 
 

@@ -16,7 +16,7 @@ import torch
 
 import mathsqrt
 from mathsqrt import baselines
-from mathsqrt.matrices import spd_from_spectrum
+from mathsqrt.testing import spd_from_spectrum
 
 SVD = ("svd-taylor", "svd-pade", "svd-pi")
 EPS = {torch.float32: torch.finfo(torch.float32).eps, torch.float64: torch.finfo(torch.float64).eps}
@@ -73,7 +73,7 @@ def _ratio(lam):
 def test_taylor_is_exact_gradient_times_one_minus_r_power(degree, inverse):
     """Off-diagonal eigenbasis entries are scaled by 1 - r^(K+1); the diagonal is exact."""
     A, G = _separated(), _sym_G(6)
-    X = _grad(A, G, "svd-taylor", inverse=inverse, backward_iters=degree).numpy()
+    X = _grad(A, G, "svd-taylor", inverse=inverse, backward_degree=degree).numpy()
     lam, U, Xh = _exact_eigenbasis(A, G, inverse)
     factor = 1 - _ratio(lam) ** (degree + 1)
     np.fill_diagonal(factor, 1.0)
@@ -86,7 +86,7 @@ def test_taylor_is_exact_gradient_times_one_minus_r_power(degree, inverse):
 def test_taylor_error_within_derived_bound(dtype, degree):
     """Relative Frobenius error <= max_{i != j} r_ij^(K+1) (per-entry factor, orthogonal invariance)."""
     A, G = _separated(dtype=dtype), _sym_G(6, dtype)
-    X = _grad(A, G, "svd-taylor", backward_iters=degree).double().numpy()
+    X = _grad(A, G, "svd-taylor", backward_degree=degree).double().numpy()
     lam, U, Xh = _exact_eigenbasis(A, G)
     exact = U @ Xh @ U.T
     bound = _ratio(lam).max() ** (degree + 1)
@@ -127,7 +127,7 @@ def test_pade_pair_is_one_over_one_minus_r_exactly(degree):
 @pytest.mark.parametrize("degree", [1, 10, 50])
 def test_pade_equals_exact_gradient_on_separated_spectrum(degree, inverse):
     A, G = _separated(), _sym_G(6)
-    X = _grad(A, G, "svd-pade", inverse=inverse, backward_iters=degree).numpy()
+    X = _grad(A, G, "svd-pade", inverse=inverse, backward_degree=degree).numpy()
     lam, U, Xh = _exact_eigenbasis(A, G, inverse)
     exact = U @ Xh @ U.T
     assert np.linalg.norm(X - exact) / np.linalg.norm(exact) < 1e-12
@@ -248,11 +248,21 @@ def test_option_validation(backward):
     A = _separated(4)
     with pytest.raises(ValueError, match="backward_tol"):
         mathsqrt.sqrtm(A, method="eigh", backward=backward, backward_tol=1e-6)
-    with pytest.raises(ValueError, match="backward_iters"):
-        mathsqrt.sqrtm(A, method="eigh", backward=backward, backward_iters=-1)
-    with pytest.raises(TypeError, match="backward_iters"):
-        mathsqrt.sqrtm(A, method="eigh", backward=backward, backward_iters=2.5)
+    keyword = "backward_iters" if backward == "svd-pi" else "backward_degree"  # a degree is not an iteration count
+    with pytest.raises(ValueError, match=keyword):
+        mathsqrt.sqrtm(A, method="eigh", backward=backward, **{keyword: -1})
+    with pytest.raises(TypeError, match=keyword):
+        mathsqrt.sqrtm(A, method="eigh", backward=backward, **{keyword: 2.5})
     assert backward in mathsqrt.BACKWARDS
+
+
+@pytest.mark.parametrize("backward", ["svd-taylor", "svd-pade"])
+def test_backward_iters_is_a_deprecated_alias_of_the_degree(backward):
+    A, G = _separated(5), _sym_G(5)
+    with pytest.warns(DeprecationWarning, match="backward_degree"):
+        old = _grad(A, G, backward, backward_iters=3)
+    torch.testing.assert_close(old, _grad(A, G, backward, backward_degree=3), rtol=0, atol=0)
+    assert not torch.equal(old, _grad(A, G, backward, backward_degree=4))
 
 
 def test_default_degrees_are_the_papers():

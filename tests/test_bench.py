@@ -13,11 +13,11 @@ import pytest
 import torch
 
 import mathsqrt
-from mathsqrt.bench import EventTimer, WallTimer, main, make_timer, resolve_device, time_round_robin
-from mathsqrt.bench.cli import headline_markdown
-from mathsqrt.bench.methods import discovered_backwards, main_methods
-from mathsqrt.matrices import random_covariance
-from mathsqrt.opcount import count_aten_ops, count_forward_backward
+from mathsqrt.paper.bench import EventTimer, WallTimer, main, make_timer, resolve_device, time_round_robin
+from mathsqrt.paper.bench.cli import headline_markdown
+from mathsqrt.paper.bench.methods import discovered_backwards, main_methods
+from mathsqrt.testing import random_covariance
+from mathsqrt.counting import count_aten_ops, count_forward_backward
 
 ALL_SWEEPS = ("headline", "counts", "batch", "dimension", "forward", "backward", "degree", "lyapunov", "condition", "matrix")
 
@@ -242,6 +242,6 @@ def test_headline_markdown_ratios():
         dict(base, method="NS", time_ms=5.0, ratio_to_matmul_floor=2.0, ratio_to_op_floor=2.0),
         dict(base, method="eigh-autograd", time_ms=1.0, ratio_to_matmul_floor=9.0, ratio_to_op_floor=1.1),
     ]
-    md = headline_markdown(rows, {"device_name": "cpu X", "command_line": "python -m mathsqrt.bench"})
+    md = headline_markdown(rows, {"device_name": "cpu X", "command_line": "python -m mathsqrt.paper.bench"})
     assert "| 1×64×64 | 2.00 | 5.00 | 1.00 | 2.50× | 0.50× |" in md
     assert "1.50 / 1.20" in md

@@ -9,7 +9,7 @@ import pytest
 import scipy.linalg
 import torch
 
-from mathsqrt import degenerate as dg
+from mathsqrt.paper.studies import degenerate as dg
 
 
 def test_spectrum_has_the_requested_pair():

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from mathsqrt.experiments import whitening as exp
+from mathsqrt.paper.studies import whitening as exp
 from mathsqrt.nn import ZCAWhitening
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,7 +45,7 @@ def test_quick_run_writes_csv_and_json(tmp_path, capsys):
 def test_module_entry_point(tmp_path):
     env = dict(os.environ, OMP_NUM_THREADS="1")
     proc = subprocess.run(
-        [sys.executable, "-m", "mathsqrt.experiments.whitening", "--quick", "--methods", "mpa-lya", "--out", str(tmp_path), "--no-progress"],
+        [sys.executable, "-m", "mathsqrt.paper.studies.whitening", "--quick", "--methods", "mpa-lya", "--out", str(tmp_path), "--no-progress"],
         capture_output=True, text=True, cwd=ROOT, env=env, timeout=240,
     )
     assert proc.returncode == 0, proc.stderr

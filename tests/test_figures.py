@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from mathsqrt import figures
-from mathsqrt.bench import main as bench_main
+from mathsqrt.paper.bench import main as bench_main
 
 ROOT = Path(__file__).resolve().parents[1]
 FIGURES = ROOT / "figures"
@@ -58,7 +58,7 @@ def test_bench_figure_names_its_source(quick_bench):
 
 def test_missing_bench_data_is_a_clear_error(tmp_path):
     ctx = figures.FigureContext(tmp_path, run_missing=False)
-    with pytest.raises(FileNotFoundError, match="mathsqrt.bench"):
+    with pytest.raises(FileNotFoundError, match="mathsqrt.paper.bench"):
         figures.GENERATORS["fig2a_time_vs_batch"](ctx)
 
 

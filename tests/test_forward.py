@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 import mathsqrt
 from mathsqrt import coefficients as co
 from mathsqrt import forward as fw
-from mathsqrt.matrices import random_covariance, random_spd
+from mathsqrt.testing import random_covariance, random_spd
 
 
 def _spectral(A: np.ndarray, f) -> np.ndarray:

@@ -201,8 +201,13 @@ def test_half_precision_input_is_whitened_in_float32():
 
 def test_baseline_method_in_the_layer():
     x = _correlated(64, 3)
-    y = mnn.ZCAWhitening(3, method="svd-taylor", affine=False).double()(x).detach()
+    layer = mnn.ZCAWhitening(3, method="eigh", backward="svd-taylor", affine=False).double()
+    y = layer(x).detach()
     torch.testing.assert_close(y.T @ y / 64, torch.eye(3, dtype=torch.float64), atol=1e-3, rtol=0)
+    with pytest.warns(DeprecationWarning, match="backward='svd-taylor'"):  # the older spelling still works
+        old = mnn.ZCAWhitening(3, method="svd-taylor", affine=False).double()
+    assert (old.method, old.backward) == ("eigh", "svd-taylor")
+    torch.testing.assert_close(old(x).detach(), y, rtol=0, atol=0)
 
 
 def test_bad_input_raises_clear_errors():

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from mathsqrt.widgets import COLAB_CELL
+from mathsqrt.paper.widgets import COLAB_CELL
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))

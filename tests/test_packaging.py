@@ -60,7 +60,7 @@ def test_readme_shows_the_two_commands():
 
 
 def test_readme_links_every_notebook_with_a_colab_badge():
-    from mathsqrt.widgets._common import REPOSITORY
+    from mathsqrt.paper.widgets._common import REPOSITORY
 
     readme = (ROOT / "README.md").read_text()
     owner_repo = REPOSITORY.split("github.com/", 1)[1]

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from scipy.special import binom
 
-from mathsqrt.matrices import random_spd
-from mathsqrt.plotting import new_figure
-from mathsqrt.widgets import approximation as ap
+from mathsqrt.testing import random_spd
+from mathsqrt.paper.plotting import new_figure
+from mathsqrt.paper.widgets import approximation as ap
 
 
 def _pade_closed_form(K, z):

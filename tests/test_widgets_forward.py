@@ -9,8 +9,8 @@ import pytest
 import scipy.linalg
 from scipy.special import binom
 
-from mathsqrt.plotting import new_figure
-from mathsqrt.widgets import forward as fw
+from mathsqrt.paper.plotting import new_figure
+from mathsqrt.paper.widgets import forward as fw
 
 
 def _ns_float(a, iters):

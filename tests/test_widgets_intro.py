@@ -9,8 +9,8 @@ import pytest
 import scipy.linalg
 
 from mathsqrt.coefficients import pade_relative_error
-from mathsqrt.plotting import new_figure
-from mathsqrt.widgets import intro
+from mathsqrt.paper.plotting import new_figure
+from mathsqrt.paper.widgets import intro
 
 
 @pytest.mark.parametrize("kappa,angle", [(1.0, 0.0), (4.0, 30.0), (100.0, 135.0)])

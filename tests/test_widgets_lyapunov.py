@@ -9,9 +9,9 @@ import pytest
 import scipy.linalg
 import torch
 
-from mathsqrt.matrices import random_spd
-from mathsqrt.plotting import new_figure
-from mathsqrt.widgets import lyapunov as ly
+from mathsqrt.testing import random_spd
+from mathsqrt.paper.plotting import new_figure
+from mathsqrt.paper.widgets import lyapunov as ly
 
 
 def _numpy_problem(n, cond, seed=0):

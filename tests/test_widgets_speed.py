@@ -9,8 +9,8 @@ matplotlib.use("Agg")
 import pytest
 import torch
 
-from mathsqrt.plotting import new_figure
-from mathsqrt.widgets import speed
+from mathsqrt.paper.plotting import new_figure
+from mathsqrt.paper.widgets import speed
 
 
 @pytest.fixture(autouse=True)

@@ -7,8 +7,8 @@ import pytest
 import scipy.linalg
 
 from mathsqrt.coefficients import pade_relative_error
-from mathsqrt.plotting import figure_to_png, new_figure
-from mathsqrt.widgets import whitening as W
+from mathsqrt.paper.plotting import figure_to_png, new_figure
+from mathsqrt.paper.widgets import whitening as W
 
 pytestmark = pytest.mark.timeout(120)
 

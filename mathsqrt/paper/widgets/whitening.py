@@ -13,7 +13,7 @@ principal axis :math:`u_i` of :math:`C` (variance :math:`\lambda_i`) the whitene
 error of :func:`mathsqrt.coefficients.pade_relative_error`. The rows of :math:`A^{-1/2}` are the
 "ZCA filters": each is a centre–surround detector around its own pixel.
 
-The second half trains the small network of :mod:`mathsqrt.experiments.whitening` (a ZCA whitening
+The second half trains the small network of :mod:`mathsqrt.paper.studies.whitening` (a ZCA whitening
 layer after the first convolution, [1]_ Sec. 4.2) with several square-root methods.
 
 Split as every widget module: ``compute_*`` (numbers), ``plot_*(ax, ...)`` and ``interactive_*``.
@@ -32,7 +32,7 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 import torch
 
-from ..api import sqrtm
+from mathsqrt.api import sqrtm
 from ..plotting import method_color
 from ._common import InteractivePlot, pick
 
@@ -52,7 +52,7 @@ __all__ = [
 
 #: Forward methods offered by the widget.
 METHODS = ("mpa", "mtp", "ns", "eigh")
-#: Methods compared in the short training run (names of :data:`mathsqrt.experiments.whitening.METHODS`).
+#: Methods compared in the short training run (names of :data:`mathsqrt.paper.studies.whitening.METHODS`).
 TRAINING_METHODS = ("mpa-lya", "mtp-lya", "ns", "eigh", "svd")
 
 
@@ -122,7 +122,7 @@ def compute_whitening(eps: float, method: str = "mpa", *, n: Optional[int] = Non
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     if not eps > 0:
         raise ValueError(f"eps must be positive, got {eps}")
-    from ..nn import spd_solve
+    from mathsqrt.nn import spd_solve
 
     _, Xc, C, lam, U = _moments(n)
     A = C + eps * np.eye(64)
@@ -240,14 +240,14 @@ def compute_training(
 ) -> List:
     """Train the experiment's network once per method (tiny settings; seconds in fast mode).
 
-    Uses :func:`mathsqrt.experiments.whitening.train_method`: same initial weights and batches for
+    Uses :func:`mathsqrt.paper.studies.whitening.train_method`: same initial weights and batches for
     every method. Defaults: 2 epochs on 768 training images (1 epoch on 192 in fast mode).
 
     Returns
     -------
-    list of :class:`mathsqrt.experiments.whitening.MethodResult`
+    list of :class:`mathsqrt.paper.studies.whitening.MethodResult`
     """
-    from ..experiments import whitening as exp
+    from ..studies import whitening as exp
 
     epochs = pick(2, 1) if epochs is None else epochs
     n_train = pick(768, 192) if n_train is None else n_train
@@ -258,7 +258,7 @@ def compute_training(
 
 def training_table(results: Sequence) -> str:
     """The experiment's plain-text table (method, square-root ms per step, wall time, accuracy)."""
-    from ..experiments.whitening import format_table
+    from ..studies.whitening import format_table
 
     return format_table(results)
 

@@ -14,7 +14,7 @@ closed form:
   :math:`z_{k+1} = (3 - z_k y_k) z_k/2`, :math:`y_0 = a_i`, :math:`z_0 = 1`, giving
   :math:`y_T/\sqrt{a_i} - 1`.
 
-This module measures those errors on random SPD matrices (:mod:`mathsqrt.matrices`) and compares
+This module measures those errors on random SPD matrices (:mod:`mathsqrt.testing`) and compares
 them with the formulas, and measures error against time as in the paper's Fig. 1(c).
 
 References
@@ -33,7 +33,7 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..coefficients import pade_relative_error
+from mathsqrt.coefficients import pade_relative_error
 from ..plotting import method_color
 from ._common import InteractivePlot, pick
 from .approximation import taylor_relative_error
@@ -70,13 +70,13 @@ def mtp_degree_for(K: int) -> int:
 def compute_test_matrix(n: int, cond: float, *, seed: int = 0, batch: Sequence[int] = ()):
     r"""Random SPD matrix (or batch) with log-spaced spectrum from 1 down to :math:`1/\mathrm{cond}`.
 
-    Wraps :func:`mathsqrt.matrices.random_spd` (float64, fixed seed).
+    Wraps :func:`mathsqrt.testing.random_spd` (float64, fixed seed).
 
     Returns
     -------
     torch.Tensor, shape ``(*batch, n, n)``, float64
     """
-    from ..matrices import random_spd
+    from mathsqrt.testing import random_spd
 
     return random_spd(int(n), float(cond), tuple(batch), seed=seed)
 

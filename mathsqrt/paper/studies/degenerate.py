@@ -16,7 +16,7 @@ square root, :math:`s = \sqrt\lambda`). So the gradient itself does not explode;
 This module builds the matrices (:func:`near_degenerate_spd`, :func:`exact_tie_matrix`) and measures
 all of it per backward method and dtype (:func:`gradient_vs_gap`), against the exact gradient
 :math:`U[\hat G_{ij}/(s_i+s_j)]U^T` computed in float64 from the eigendecomposition of the very
-matrix that was differentiated. Run ``python -m mathsqrt.degenerate`` for the table.
+matrix that was differentiated. Run ``python -m mathsqrt.paper.studies.degenerate`` for the table.
 
 References
 ----------
@@ -32,10 +32,10 @@ from typing import Dict, Iterable, List, Optional, Sequence, Union
 
 import torch
 
-from . import baselines
-from .api import sqrtm
-from .backward import lyapunov_eigenbasis
-from .matrices import spd_from_spectrum
+from mathsqrt import baselines
+from mathsqrt.api import sqrtm
+from mathsqrt.backward import lyapunov_eigenbasis
+from mathsqrt.testing import spd_from_spectrum
 
 __all__ = [
     "DEFAULT_METHODS",
@@ -313,8 +313,8 @@ def format_table(rows: Sequence[dict]) -> str:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> str:
-    """``python -m mathsqrt.degenerate [--n 64] [--gaps 1e-1 1e-3 1e-6 0] [--seed 0]``: print the table."""
-    parser = argparse.ArgumentParser(prog="python -m mathsqrt.degenerate", description=__doc__.split("\n")[0])
+    """``python -m mathsqrt.paper.studies.degenerate [--n 64] [--gaps 1e-1 1e-3 1e-6 0] [--seed 0]``: print the table."""
+    parser = argparse.ArgumentParser(prog="python -m mathsqrt.paper.studies.degenerate", description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=64)
     parser.add_argument("--gaps", type=float, nargs="+", default=[1e-1, 1e-3, 1e-6, 0.0])
     parser.add_argument("--seed", type=int, default=0)

@@ -33,9 +33,9 @@ from typing import Dict, Optional, Sequence
 import numpy as np
 import torch
 
-from ..nn import CovariancePooling
+from mathsqrt.nn import CovariancePooling
 from ..plotting import method_color
-from ..transfer import SAMPLE_IMAGES, load_sample_images, wct
+from mathsqrt.transfer import SAMPLE_IMAGES, load_sample_images, wct
 from ._common import InteractivePlot, pick
 
 __all__ = [

@@ -3,11 +3,11 @@ r"""Widgets of notebook 05: how fast is each method *on your machine*, and why.
 The paper's speed claims (Song, Sebe & Wang, ICLR 2022 [1]_, Sec. 4.1, Fig. 2, Tables 1–4, 8) were
 measured on a Tesla K40 GPU. Here the same FP+BP timing runs live on the reader's device (CPU, or
 a GPU when torch sees one), beside the K40 numbers, and the operation counts of Tables 1–2 are
-*measured* by instrumentation (:mod:`mathsqrt.opcount`), not typed in.
+*measured* by instrumentation (:mod:`mathsqrt.counting`), not typed in.
 
 Split as everywhere: ``compute_*`` (pure, cached), ``plot_*(ax, ...)`` and ``interactive_*()``
-builders on :class:`~mathsqrt.widgets._common.InteractivePlot`. Timing reuses the benchmark's
-machinery (:mod:`mathsqrt.bench`): round-robin repeats, medians, CUDA events on a GPU.
+builders on :class:`~mathsqrt.paper.widgets._common.InteractivePlot`. Timing reuses the benchmark's
+machinery (:mod:`mathsqrt.paper.bench`): round-robin repeats, medians, CUDA events on a GPU.
 
 References
 ----------
@@ -24,7 +24,7 @@ import torch
 from ..bench.methods import BenchMethod, method_color
 from ..bench.sweeps import BenchConfig, fpbp_callable, make_inputs, paper_counts
 from ..bench.timing import make_timer, resolve_device, time_round_robin
-from ..opcount import count_forward_backward
+from mathsqrt.counting import count_forward_backward
 from ._common import InteractivePlot, pick
 
 __all__ = [
@@ -115,7 +115,7 @@ def compute_timing(
     r"""FP+BP time (median ms) of each method on ``batch`` random ``n×n`` covariances (float32).
 
     One call of :func:`mathsqrt.sqrtm` plus ``torch.autograd.grad`` per timed repeat, methods
-    interleaved round-robin after one warm-up call each (:func:`mathsqrt.bench.time_round_robin`), at most
+    interleaved round-robin after one warm-up call each (:func:`mathsqrt.paper.bench.time_round_robin`), at most
     ``repeats`` and fewer when one round is slow (about :data:`TIME_BUDGET_S` seconds of repeats);
     CUDA events on a GPU. Results are cached per ``(methods, n, batch, device, repeats, seed)``: moving a
     slider back to a visited value costs nothing (and shows the first measurement again).
@@ -158,7 +158,7 @@ def _counts_cached(name: str, degree, iters, backward_iters) -> Tuple[Tuple[str,
         options["iters"] = iters
     if backward_iters is not None and backward == "lyapunov":
         options["backward_iters"] = backward_iters
-    from .. import api
+    from mathsqrt import api
 
     cfg = BenchConfig()
     A, _, G, _ = make_inputs(cfg, 6, 2, dtype=torch.float64)
@@ -172,7 +172,7 @@ def compute_counts(*, mtp_degree: int = 11, mpa_degree: int = 5, ns_iters: int =
 
     The paper's Tables 1–2 by measurement: every ``mm``/``bmm``/``baddbmm`` counts as one (batched)
     matmul, whoever calls it (mathsqrt or autograd). Beside each count, the paper's formula
-    (:func:`mathsqrt.bench.paper_counts`): MTP ``K - 1``, MPA ``(K-1)/2`` + 1 inverse with
+    (:func:`mathsqrt.paper.bench.paper_counts`): MTP ``K - 1``, MPA ``(K-1)/2`` + 1 inverse with
     ``K = 2k + 1``, NS ``3T`` forward and ``4 + 10T`` backward, Lyapunov ``6T``.
 
     Returns

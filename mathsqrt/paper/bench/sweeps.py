@@ -33,10 +33,10 @@ from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, 
 
 import torch
 
-from .. import backward as bw
-from .. import counting
-from ..matrices import random_covariance, random_spd
-from ..opcount import count_aten_ops
+from mathsqrt import backward as bw
+from mathsqrt import counting
+from mathsqrt.testing import random_covariance, random_spd
+from mathsqrt.counting import count_aten_ops
 from .methods import BenchMethod, all_combinations, main_methods, paper_methods
 from .timing import TimingResult, make_timer, time_round_robin
 
@@ -92,8 +92,8 @@ class BenchConfig:
 def make_inputs(cfg: BenchConfig, n: int, batch: int, *, family: str = "covariance", cond: float = 0.0, dtype=None, seed: Optional[int] = None):
     """Input batch ``A`` (``batch × n × n``), its float64 copy and an incoming gradient ``G``.
 
-    ``family="covariance"``: :func:`mathsqrt.matrices.random_covariance` (the paper's random
-    covariance matrices, Sec. 4.1); ``family="spd"``: :func:`mathsqrt.matrices.random_spd` with
+    ``family="covariance"``: :func:`mathsqrt.testing.random_covariance` (the paper's random
+    covariance matrices, Sec. 4.1); ``family="spd"``: :func:`mathsqrt.testing.random_spd` with
     condition number ``cond``. ``G`` is Gaussian with unit Frobenius norm per matrix.
     """
     dtype = cfg.dtype if dtype is None else dtype
@@ -446,7 +446,7 @@ def sweep_lyapunov(cfg: BenchConfig, progress) -> List[dict]:
 
 def bw_free_mpa(A: torch.Tensor) -> torch.Tensor:
     """MPA [5/5] square root without a graph (the forward of MPA-Lya)."""
-    from ..forward import mpa
+    from mathsqrt.forward import mpa
 
     with torch.no_grad():
         return mpa(A, (5, 5))
@@ -526,7 +526,7 @@ def paper_counts(method: str, *, degree=None, iters=None, backward: str = "lyapu
 def sweep_counts(cfg: BenchConfig, progress) -> List[dict]:
     """Tables 1–2 by instrumentation: kernels of the forward and the backward pass of each configuration.
 
-    Counted at the ATen dispatcher (:func:`mathsqrt.opcount.count_aten_ops`), so autograd's own
+    Counted at the ATen dispatcher (:func:`mathsqrt.counting.count_aten_ops`), so autograd's own
     backward products are included; the forward is also counted by :func:`mathsqrt.count_ops`.
     """
     n, batch = 8, 2
@@ -543,7 +543,7 @@ def sweep_counts(cfg: BenchConfig, progress) -> List[dict]:
         counts = _count(m, A, G)
         with torch.no_grad(), counting.count_ops() as pkg:
             m.apply(A)
-        from ..api import DEFAULTS
+        from mathsqrt.api import DEFAULTS
 
         degree = m.option("degree", DEFAULTS.get(m.method) if m.method in ("mpa", "mtp") else None)
         iters = m.option("iters", DEFAULTS["ns"] if m.method == "ns" else None)

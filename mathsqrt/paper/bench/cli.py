@@ -61,7 +61,7 @@ def machine_metadata(cfg: BenchConfig, argv: Optional[Sequence[str]] = None) -> 
         "torch_interop_threads": torch.get_num_interop_threads(),
         "omp_num_threads_env": os.environ.get("OMP_NUM_THREADS"),
         "date_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "command_line": " ".join([Path(sys.executable).name, "-m", "mathsqrt.bench", *(sys.argv[1:] if argv is None else argv)]),
+        "command_line": " ".join([Path(sys.executable).name, "-m", "mathsqrt.paper.bench", *(sys.argv[1:] if argv is None else argv)]),
         "quick": cfg.quick,
         "dtype": str(cfg.dtype).replace("torch.", ""),
         "repeats_max": cfg.repeats,
@@ -199,7 +199,7 @@ def run(cfg: BenchConfig, sweeps: Iterable[str], out: Path, *, progress: bool = 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m mathsqrt.bench",
+        prog="python -m mathsqrt.paper.bench",
         description="Speed/accuracy benchmark of mathsqrt (Song, Sebe & Wang, ICLR 2022, Sec. 4.1): one CSV per sweep + metadata.json.",
     )
     p.add_argument("--device", default="cpu", help="cpu or cuda[:k] (default cpu)")
@@ -218,7 +218,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Entry point of ``python -m mathsqrt.bench``; returns the exit status."""
+    """Entry point of ``python -m mathsqrt.paper.bench``; returns the exit status."""
     args = _parser().parse_args(argv)
     try:
         device = resolve_device(args.device)

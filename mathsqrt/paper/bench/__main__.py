@@ -1,4 +1,4 @@
-"""``python -m mathsqrt.bench``: see :mod:`mathsqrt.bench.cli`."""
+"""``python -m mathsqrt.paper.bench``: see :mod:`mathsqrt.paper.bench.cli`."""
 
 from .cli import main
 

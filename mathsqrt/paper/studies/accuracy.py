@@ -1,4 +1,4 @@
-r"""Forward and gradient accuracy of every method against scipy: ``python -m mathsqrt.accuracy``.
+r"""Forward and gradient accuracy of every method against scipy: ``python -m mathsqrt.paper.studies.accuracy``.
 
 For each forward method at its default setting (MPA [5/5], MTP 11, NS 5) and eigh, and each backward,
 on covariance matrices of a chosen size and condition number:
@@ -10,7 +10,7 @@ on covariance matrices of a chosen size and condition number:
 
 Example
 -------
-``python -m mathsqrt.accuracy --n 64 --conds 10 1e4``
+``python -m mathsqrt.paper.studies.accuracy --n 64 --conds 10 1e4``
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
-from .api import sqrtm
-from .matrices import random_spd
+from mathsqrt.api import sqrtm
+from mathsqrt.testing import random_spd
 
 __all__ = ["accuracy_table", "format_table", "main"]
 
@@ -96,7 +96,7 @@ def format_table(rows: List[Dict]) -> str:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mathsqrt.accuracy", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m mathsqrt.paper.studies.accuracy", description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=64, help="matrix size (default 64)")
     parser.add_argument("--conds", type=float, nargs="+", default=[10.0, 1e4], help="condition numbers")
     parser.add_argument("--dtype", choices=["float64", "float32"], default="float64")

@@ -1,8 +1,8 @@
-r"""Regenerate every figure in ``figures/``: ``python -m mathsqrt.figures``.
+r"""Regenerate every figure in ``figures/``: ``python -m mathsqrt.paper.figures``.
 
 Each figure has one generator in :data:`GENERATORS` (``name -> function(ctx) -> Figure``) and is
 written as ``figures/<name>.png`` and ``figures/<name>.svg``. All figures share the style of
-:mod:`mathsqrt.plotting` and are drawn pyplot-free with the Agg canvas.
+:mod:`mathsqrt.paper.plotting` and are drawn pyplot-free with the Agg canvas.
 
 Two kinds of figures:
 
@@ -12,7 +12,7 @@ Two kinds of figures:
   Where a notebook widget module draws the same picture, its ``plot_*`` function is called, so the
   notebooks and ``figures/`` share one source of truth.
 - **From the benchmark** (Fig. 1c, 1d, 2a–c, Table 6, the headline figure, ...): read the CSV files
-  of ``python -m mathsqrt.bench`` in ``--bench-dir`` (default ``results/bench``); a sweep whose CSV is
+  of ``python -m mathsqrt.paper.bench`` in ``--bench-dir`` (default ``results/bench``); a sweep whose CSV is
   missing is run there first in ``--quick`` mode. Each such figure's subtitle names the machine,
   the date and whether the run was ``--quick``. They change when the benchmark is rerun, by design.
 
@@ -61,7 +61,7 @@ class FigureContext:
         path = self.bench_dir / f"{sweep}.csv"
         if not path.exists():
             if not self.run_missing:
-                raise FileNotFoundError(f"{path} is missing; run `python -m mathsqrt.bench --sweeps {sweep}` first")
+                raise FileNotFoundError(f"{path} is missing; run `python -m mathsqrt.paper.bench --sweeps {sweep}` first")
             from .bench import BenchConfig, run
 
             run(BenchConfig(quick=True, repeats=5, min_repeats=2, warmup=1, budget_s=0.2), [sweep], self.bench_dir, progress=self.progress, argv=["--quick", "--sweeps", sweep])
@@ -81,7 +81,7 @@ class FigureContext:
         kind = "quick run" if run.get("quick", meta.get("quick")) else "default run"
         date = str(run.get("date_utc", meta.get("date_utc", "?")))[:10]
         threads = meta.get("torch_threads", "?")
-        return f"{meta.get('device_name', '?')}, {threads} threads, torch {meta.get('torch_version', '?')}; python -m mathsqrt.bench ({kind}, {date})"
+        return f"{meta.get('device_name', '?')}, {threads} threads, torch {meta.get('torch_version', '?')}; python -m mathsqrt.paper.bench ({kind}, {date})"
 
 
 def _parse(value: str):
@@ -184,8 +184,8 @@ def pade_denominator_minima(ctx: FigureContext):
 
 
 def svd_gradient_explosion(ctx: FigureContext):
-    """Gradient of the eigh/SVD backwards as two eigenvalues merge (:func:`mathsqrt.degenerate.gradient_vs_gap`)."""
-    from .degenerate import gradient_vs_gap
+    """Gradient of the eigh/SVD backwards as two eigenvalues merge (:func:`mathsqrt.paper.studies.degenerate.gradient_vs_gap`)."""
+    from .studies.degenerate import gradient_vs_gap
 
     gaps = tuple(10.0 ** -k for k in range(1, 9))
     rows = gradient_vs_gap(gaps + (0.0,), n=64, seed=0)
@@ -215,7 +215,7 @@ def svd_gradient_explosion(ctx: FigureContext):
     axes[1].invert_xaxis()
     axes[1].legend(fontsize=7, ncol=2)
     tie = sorted({labels.get(r["method"], r["method"]) + f" ({r['dtype']})" for r in rows if r["gap"] == 0 and r["nan"]})
-    _subtitle(fig, "64×64, rest of the spectrum of condition 10, loss <G, A^(1/2)> with random symmetric G (mathsqrt.degenerate). "
+    _subtitle(fig, "64×64, rest of the spectrum of condition 10, loss <G, A^(1/2)> with random symmetric G (mathsqrt.paper.studies.degenerate). "
               + ("NaN at an exact tie: " + ", ".join(tie) if tie else "No NaN at an exact tie."))
     fig.suptitle("The SVD gradient explosion (paper Sec. 1, Eq. 2) and the baselines that tame it")
     return fig
@@ -386,7 +386,7 @@ def table12_matmul_counts(ctx: FigureContext):
     axes[1].set_ylabel("backward matmuls")
     axes[1].set_title("backward (counted at the ATen dispatcher)")
     axes[1].legend(fontsize=7)
-    fig.suptitle("Tables 1–2 by instrumentation: matmuls counted (mathsqrt.opcount) vs the paper's formulas")
+    fig.suptitle("Tables 1–2 by instrumentation: matmuls counted (mathsqrt.counting) vs the paper's formulas")
     _subtitle(fig, ctx.source("counts"))
     return fig
 
@@ -450,7 +450,7 @@ BENCH_FIGURES = (
 
 
 def figure_to_svg(fig) -> bytes:
-    """Render to SVG bytes without a date (``svg.hashsalt`` is fixed in :data:`mathsqrt.plotting.RC`)."""
+    """Render to SVG bytes without a date (``svg.hashsalt`` is fixed in :data:`mathsqrt.paper.plotting.RC`)."""
     buf = io.BytesIO()
     with style():
         fig.savefig(buf, format="svg", metadata={"Date": None}, bbox_inches="tight")
@@ -492,11 +492,11 @@ def generate(names: Optional[Sequence[str]] = None, *, out: Path = DEFAULT_OUT, 
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Entry point of ``python -m mathsqrt.figures``."""
+    """Entry point of ``python -m mathsqrt.paper.figures``."""
     import matplotlib
 
     matplotlib.use("Agg")
-    p = argparse.ArgumentParser(prog="python -m mathsqrt.figures", description="Regenerate figures/ (PNG + SVG).")
+    p = argparse.ArgumentParser(prog="python -m mathsqrt.paper.figures", description="Regenerate figures/ (PNG + SVG).")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default figures)")
     p.add_argument("--bench-dir", type=Path, default=DEFAULT_BENCH, help="benchmark CSV folder (default results/bench; missing sweeps are run --quick)")
     p.add_argument("--only", default=None, help="comma-separated figure names")

@@ -1,15 +1,15 @@
-r"""Speed and accuracy benchmark of the differentiable matrix square root: ``python -m mathsqrt.bench``.
+r"""Speed and accuracy benchmark of the differentiable matrix square root: ``python -m mathsqrt.paper.bench``.
 
 Reproduces the numerical tests of Song, Sebe & Wang, "Fast Differentiable Matrix Square Root"
 (ICLR 2022), Sec. 4.1 and appendix A.7–A.9 (Fig. 1c, 1d, 2a–c; Tables 1, 2, 5, 6, 8), on the
 machine at hand, and writes one CSV per sweep plus ``metadata.json`` (see :mod:`.sweeps` for the
-sweeps, :mod:`.timing` for how time is measured, :mod:`mathsqrt.opcount` for how operations are
+sweeps, :mod:`.timing` for how time is measured, :mod:`mathsqrt.counting` for how operations are
 counted).
 
 Examples
 --------
-``python -m mathsqrt.bench --quick`` (seconds), ``python -m mathsqrt.bench --sweeps headline,batch``,
-``python -m mathsqrt.bench --device cuda --out results/bench-gpu``.
+``python -m mathsqrt.paper.bench --quick`` (seconds), ``python -m mathsqrt.paper.bench --sweeps headline,batch``,
+``python -m mathsqrt.paper.bench --device cuda --out results/bench-gpu``.
 """
 
 from .cli import machine_metadata, main, run, write_csv

@@ -9,9 +9,9 @@ the validation accuracy per epoch.
 
 Run::
 
-    python -m mathsqrt.experiments.whitening            # default: a few minutes on 2 cores
-    python -m mathsqrt.experiments.whitening --quick    # seconds
-    python -m mathsqrt.experiments.whitening --methods mpa-lya,ns --epochs 5 --out results/w
+    python -m mathsqrt.paper.studies.whitening            # default: a few minutes on 2 cores
+    python -m mathsqrt.paper.studies.whitening --quick    # seconds
+    python -m mathsqrt.paper.studies.whitening --methods mpa-lya,ns --epochs 5 --out results/w
 
 Results go to ``<out>/results.csv`` (one row per method and epoch) and ``<out>/results.json``
 (configuration, per-method summary and per-epoch history).
@@ -57,7 +57,7 @@ from typing import Dict, List, Optional, Sequence
 import torch
 from torch import nn
 
-from ..nn import BASELINE_METHODS, ZCAWhitening
+from mathsqrt.nn import BASELINE_METHODS, ZCAWhitening
 
 __all__ = [
     "METHODS",
@@ -520,7 +520,7 @@ def run(
 
 def _parse(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     p = argparse.ArgumentParser(
-        prog="python -m mathsqrt.experiments.whitening",
+        prog="python -m mathsqrt.paper.studies.whitening",
         description="Train a small conv net with a ZCA whitening layer on scikit-learn's digits, once per "
         "square-root method; report the square-root layer's time and the validation accuracy.",
     )

@@ -18,8 +18,8 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 import torch
 
-from .. import api
-from ..backward import BACKWARD_FUNCTIONS
+from mathsqrt import api
+from mathsqrt.backward import BACKWARD_FUNCTIONS
 
 __all__ = ["BenchMethod", "CORE_BACKWARDS", "discovered_backwards", "paper_methods", "baseline_methods", "main_methods", "all_combinations", "method_color"]
 
@@ -115,7 +115,7 @@ _COLOR_KEYS: Dict[str, str] = {"eigh-autograd": "svd", "eigh-exact": "eigh"}
 
 
 def method_color(name: str) -> str:
-    """Colour of a benchmark label in the house palette (:func:`mathsqrt.plotting.method_color`)."""
+    """Colour of a benchmark label in the house palette (:func:`mathsqrt.paper.plotting.method_color`)."""
     from ..plotting import method_color as base
 
     key = name.lower()

@@ -28,7 +28,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..coefficients import (
+from mathsqrt.coefficients import (
     PAPER_Q5,
     evaluate,
     pade_coefficients,

@@ -9,7 +9,7 @@ Sec. 3.2, Eq. (17)). The paper solves it with the matrix sign function of the bl
 :math:`b` of :math:`B_0 = S/c` follows the scalar map :math:`b \leftarrow b(3 - b^2)/2`, which
 multiplies a small :math:`b` by only :math:`3/2` per step: the slow start for small eigenvalues.
 
-The second widget uses :mod:`mathsqrt.degenerate` to show what happens to the SVD gradient of Eq. (2)
+The second widget uses :mod:`mathsqrt.paper.studies.degenerate` to show what happens to the SVD gradient of Eq. (2)
 as two eigenvalues meet: the size of :math:`K`, the gradient error in float32/float64, NaN at an exact
 tie, and the stabilised baselines of :mod:`mathsqrt.baselines`.
 
@@ -30,9 +30,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
-from .. import degenerate as dg
-from ..backward import lyapunov_eigenbasis, lyapunov_sign
-from ..matrices import random_spd
+from ..studies import degenerate as dg
+from mathsqrt.backward import lyapunov_eigenbasis, lyapunov_sign
+from mathsqrt.testing import random_spd
 from ..plotting import method_color
 from ._common import InteractivePlot, pick
 
@@ -105,7 +105,7 @@ def _scale(A: torch.Tensor, S: torch.Tensor, scale: str) -> torch.Tensor:
 def compute_sign_convergence(n: int = 32, cond: float = 1e2, iters: int = 12, *, scale: str = "sqrt-norm", seed: int = 0) -> Dict[str, object]:
     r"""Run the block sign iteration for ``k = 1..iters`` and record the paper's Table 6 quantities.
 
-    On :func:`mathsqrt.matrices.random_spd` ``(n, cond)`` (float64) with a random symmetric
+    On :func:`mathsqrt.testing.random_spd` ``(n, cond)`` (float64) with a random symmetric
     :math:`G` (:math:`\|G\|_F = 1`), for each ``k``: :math:`\|B_k - I\|_F` and
     :math:`\|\tfrac12 C_k - X\|_F` (absolute, as in Table 6, and relative to :math:`\|X\|_F`), where
     :math:`X` is the exact solution in the eigenbasis.
@@ -224,7 +224,7 @@ def _gap_rows(n: int, gap: float, dtype_name: str, cond: float, seed: int) -> Tu
 
 
 def compute_gap_case(n: int, gap: float, *, cond: float = 10.0, seed: int = 0, dtypes: Sequence[str] = ("float32", "float64")) -> List[dict]:
-    """Rows of :func:`mathsqrt.degenerate.gradient_vs_gap` for one gap (``0``: exact tie), cached."""
+    """Rows of :func:`mathsqrt.paper.studies.degenerate.gradient_vs_gap` for one gap (``0``: exact tie), cached."""
     out = []
     for d in dtypes:
         out.extend(dict(r) for r in _gap_rows(int(n), float(gap), d, float(cond), int(seed)))
