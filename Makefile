@@ -1,7 +1,9 @@
 # mathsqrt — every set-up step lives here, so `make lab` and `make test` work on a fresh machine.
 #
 #   make lab      create .venv if missing, install the package with its notebook extras, open JupyterLab
-#   make test     the same set-up, then the whole test suite
+#   make test     the same set-up, then the linter and the whole test suite (what CI runs)
+#   make test-fast  the inner loop: the suite without the slow tests (notebooks, browser, make lab, ...)
+#   make lint     ruff check + ruff format --check
 #   make bench    speed/error benchmark (python -m mathsqrt.paper.bench); options via BENCH_ARGS,
 #                 e.g. make bench BENCH_ARGS="--device cuda" or BENCH_ARGS="--quick --sweeps batch"
 #   make figures  regenerate every figure in figures/ (python -m mathsqrt.paper.figures)
@@ -16,7 +18,7 @@ BENCH_ARGS ?=
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.mathsqrt-installed
 
-.PHONY: setup lab test bench figures clean
+.PHONY: setup lab lint test test-fast bench figures clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -47,8 +49,15 @@ lab: setup $(LAB_SETTINGS)
 	$(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks --ip=127.0.0.1 --port=$(PORT) \
 		$$( [ "$$(id -u)" = 0 ] && echo --allow-root ) $(LAB_ARGS)
 
-test: setup
+lint: setup
+	$(VENV)/bin/ruff check mathsqrt tests
+	$(VENV)/bin/ruff format --check mathsqrt tests
+
+test: lint
 	$(PY) -m pytest
+
+test-fast: setup
+	$(PY) -m pytest -m "not slow and not browser" -q
 
 bench: setup
 	$(PY) -m mathsqrt.paper.bench $(BENCH_ARGS)

@@ -1,4 +1,4 @@
-"""Shared fixtures and hypothesis strategies."""
+"""Shared test set-up: the Agg backend, the hypothesis profile, a fixed seed per test."""
 
 from __future__ import annotations
 
