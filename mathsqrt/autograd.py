@@ -8,7 +8,7 @@ the synchronised batch statistics of :class:`mathsqrt.nn.ZCAWhitening`.
 
 from __future__ import annotations
 
-from typing import Callable, Optional, Tuple
+from typing import Callable, Dict, Tuple
 
 import torch
 from torch.autograd.function import once_differentiable
@@ -17,32 +17,35 @@ from .backward import Saved
 
 __all__ = ["MatrixSquareRoot", "AllReduceSum"]
 
-ForwardFn = Callable[[torch.Tensor], Tuple[torch.Tensor, Optional[torch.Tensor], Optional[torch.Tensor]]]
+ForwardFn = Callable[[torch.Tensor], Tuple[torch.Tensor, Dict[str, torch.Tensor]]]
 BackwardFn = Callable[[torch.Tensor, Saved], torch.Tensor]
 
 
 class MatrixSquareRoot(torch.autograd.Function):
     """``A -> A^{1/2}`` or ``A^{-1/2}`` with a forward and a backward method chosen independently.
 
-    ``apply(A, forward_fn, inverse, backward_fn, name)``: ``forward_fn(A)`` returns ``(out, U, lam)``
-    (``U``/``lam`` only for the eigendecomposition); ``backward_fn(G, saved)`` returns the gradient
+    ``apply(A, forward_fn, inverse, backward_fn, name)``: ``forward_fn(A)`` returns ``(out, aux)``,
+    ``aux`` a dict of tensors kept for the backward (``"U"``/``"lam"`` for the eigendecomposition,
+    whatever an adjoint reuses); ``backward_fn(G, saved)`` returns the gradient
     (both come from a :class:`mathsqrt.methods.Plan`); ``name`` names the backward in messages.
     The backward is differentiable once: differentiating it again raises a ``RuntimeError``.
     """
 
     @staticmethod
     def forward(ctx, A: torch.Tensor, forward_fn: ForwardFn, inverse: bool, backward_fn: BackwardFn, name: str):
-        out, U, lam = forward_fn(A)
+        out, aux = forward_fn(A)
         ctx.inverse = inverse
         ctx.backward_fn = backward_fn
         ctx.backward_name = name
-        ctx.save_for_backward(A, out, U, lam)
+        ctx.aux_keys = tuple(aux)
+        ctx.save_for_backward(A, out, *aux.values())
         return out
 
     @staticmethod
     def backward(ctx, G: torch.Tensor):
-        A, out, U, lam = ctx.saved_tensors
-        saved = Saved(A=A, out=out, inverse=ctx.inverse, U=U, lam=lam)
+        A, out, *values = ctx.saved_tensors
+        aux = dict(zip(ctx.aux_keys, values))
+        saved = Saved(A=A, out=out, inverse=ctx.inverse, U=aux.pop("U", None), lam=aux.pop("lam", None), aux=aux)
         with torch.no_grad():
             X = ctx.backward_fn(G, saved)
         if torch.is_grad_enabled():  # backward with create_graph=True

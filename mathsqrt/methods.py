@@ -135,7 +135,10 @@ class ForwardMethod:
     summary : str
         One line for docstrings and tables.
     eigen : bool
-        The function also returns the eigendecomposition (kept for the backward).
+        The function also returns the eigendecomposition ``(result, U, lam)``, kept for the backward.
+    aux : bool
+        The function accepts ``return_aux=True`` and then returns ``(result, dict of tensors)``: the
+        intermediates a backward with ``needs_aux`` reuses.
     root : bool
         The result is the square root (up to the method's own error). ``False`` for a baseline that
         only approximates it; such a method must be differentiated by ``backward="autograd"``.
@@ -148,6 +151,7 @@ class ForwardMethod:
     color: str
     summary: str
     eigen: bool = False
+    aux: bool = False
     root: bool = True
 
 
@@ -168,6 +172,8 @@ class BackwardMethod:
         Returns the symmetrised gradient instead of the package's unsymmetrised convention.
     exact : bool
         Exact (to rounding) for the computed output, with no truncation of its own.
+    needs_aux : bool
+        Reads the forward's intermediates (``saved.aux``): it can follow only forwards with ``aux``.
     """
 
     name: str
@@ -179,6 +185,7 @@ class BackwardMethod:
     forwards: Optional[Tuple[str, ...]] = None
     symmetrised: bool = False
     exact: bool = False
+    needs_aux: bool = False
 
 
 @dataclass(frozen=True)
@@ -447,9 +454,16 @@ class Plan:
     backward_params: Mapping[str, Any]
 
     def forward_fn(self, inverse: bool) -> Callable:
-        """``A -> (out, U, lam)`` (``U``, ``lam`` are ``None`` unless the forward is ``eigen``)."""
-        fn = functools.partial(self.forward.function, inverse=inverse, **self.forward_params)
-        return fn if self.forward.eigen else functools.partial(_no_eigen, fn)
+        """``A -> (out, aux)``: the result and a dict of tensors kept for the backward.
+
+        ``aux`` holds ``"U"`` and ``"lam"`` for an ``eigen`` forward, the forward's intermediates when
+        the backward ``needs_aux``, and nothing otherwise.
+        """
+        params = dict(self.forward_params, inverse=inverse)
+        if self.backward.needs_aux:
+            params["return_aux"] = True
+        fn = functools.partial(self.forward.function, **params)
+        return functools.partial(_with_aux, fn, self.forward.eigen, self.backward.needs_aux)
 
     def backward_fn(self) -> Optional[Callable]:
         """``(G, saved) -> X``, or ``None`` for ``"autograd"``."""
@@ -458,8 +472,14 @@ class Plan:
         return functools.partial(self.backward.function, **self.backward_params)
 
 
-def _no_eigen(fn: Callable, A):
-    return fn(A), None, None
+def _with_aux(fn: Callable, eigen: bool, aux: bool, A):
+    result = fn(A)
+    if eigen:
+        out, U, lam = result
+        return out, {"U": U, "lam": lam}
+    if aux:
+        return result
+    return result, {}
 
 
 def resolve(method: str, backward: Optional[str] = None, **given) -> Plan:
@@ -515,6 +535,12 @@ def resolve(method: str, backward: Optional[str] = None, **given) -> Plan:
             if bwd.forwards == _SVD_ONLY
             else f"backward={backward!r} needs method in {bwd.forwards}, not {method!r}"
         )
+    if bwd.needs_aux and not fwd.aux:
+        able = ", ".join(repr(f.name) for f in FORWARDS.values() if f.aux)
+        raise ValueError(
+            f"backward={backward!r} differentiates the forward's own computation: it needs method in "
+            f"({able}), not {method!r}"
+        )
     if not compatible(method, backward):
         raise ValueError(
             f"method={method!r} ({fwd.summary}) is differentiated by backward='autograd' only, not {backward!r}"
@@ -526,6 +552,8 @@ def compatible(method: str, backward: str) -> bool:
     """Whether ``backward`` can follow ``method`` (both must be names in the table)."""
     fwd, bwd = forward_method(method), backward_method(backward)
     if bwd.forwards is not None and method not in bwd.forwards:
+        return False
+    if bwd.needs_aux and not fwd.aux:
         return False
     return fwd.root or bwd.function is None
 
