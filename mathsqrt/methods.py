@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
+from . import adjoint as adj
 from . import backward as bw
 from . import baselines
 from . import forward as fw
@@ -136,9 +137,10 @@ class ForwardMethod:
         One line for docstrings and tables.
     eigen : bool
         The function also returns the eigendecomposition ``(result, U, lam)``, kept for the backward.
-    aux : bool
-        The function accepts ``return_aux=True`` and then returns ``(result, dict of tensors)``: the
-        intermediates a backward with ``needs_aux`` reuses.
+    adjoint : callable, optional
+        The exact derivative of the computed forward, ``adjoint(G, saved, **params)``
+        (:mod:`mathsqrt.adjoint`). When set, the function accepts ``return_aux=True`` and then returns
+        ``(result, dict of tensors)``: the intermediates the adjoint reuses.
     root : bool
         The result is the square root (up to the method's own error). ``False`` for a baseline that
         only approximates it; such a method must be differentiated by ``backward="autograd"``.
@@ -151,7 +153,7 @@ class ForwardMethod:
     color: str
     summary: str
     eigen: bool = False
-    aux: bool = False
+    adjoint: Optional[Callable] = None
     root: bool = True
 
 
@@ -173,7 +175,11 @@ class BackwardMethod:
     exact : bool
         Exact (to rounding) for the computed output, with no truncation of its own.
     needs_aux : bool
-        Reads the forward's intermediates (``saved.aux``): it can follow only forwards with ``aux``.
+        Differentiates the forward's own computation from its intermediates (``saved.aux``), through
+        the forward's ``adjoint``: it can follow only forwards that have one.
+    of_computation : bool
+        Returns the derivative of the computed forward (as finite differences of it would), rather
+        than the gradient of the exact square root at the computed output.
     """
 
     name: str
@@ -186,6 +192,7 @@ class BackwardMethod:
     symmetrised: bool = False
     exact: bool = False
     needs_aux: bool = False
+    of_computation: bool = False
 
 
 @dataclass(frozen=True)
@@ -256,6 +263,7 @@ FORWARDS: Mapping[str, ForwardMethod] = _table(
         "MPA",
         _BLUE,
         "matrix Padé approximant [m/n] (paper Eq. 13), one Cholesky solve",
+        adjoint=adj.mpa_adjoint,
     ),
     ForwardMethod(
         "mtp",
@@ -264,6 +272,7 @@ FORWARDS: Mapping[str, ForwardMethod] = _table(
         "MTP",
         _GREEN,
         "matrix Taylor polynomial of degree K (paper Eq. 10)",
+        adjoint=adj.mtp_adjoint,
     ),
     ForwardMethod(
         "ns",
@@ -272,6 +281,7 @@ FORWARDS: Mapping[str, ForwardMethod] = _table(
         "NS",
         _VERMILLION,
         "coupled Newton–Schulz iteration (paper Eq. 4)",
+        adjoint=adj.ns_adjoint,
     ),
     ForwardMethod("eigh", fw.eigh_forward, (), "eigh", _BLACK, "eigendecomposition (torch.linalg.eigh)", eigen=True),
     ForwardMethod(
@@ -301,7 +311,18 @@ BACKWARDS: Mapping[str, BackwardMethod] = _table(
         "matrix-sign Newton–Schulz solver of the Lyapunov equation (paper Eq. 20–22)",
     ),
     BackwardMethod("eigh", bw.grad_eigh, (), "eigh", _PURPLE, "exact Lyapunov solution in the eigenbasis", exact=True),
-    BackwardMethod("autograd", None, (), "autograd", _BLACK, "autograd through the forward computation"),
+    BackwardMethod("autograd", None, (), "autograd", _BLACK, "autograd through the forward computation", of_computation=True),
+    BackwardMethod(
+        "adjoint",
+        adj.grad_adjoint,
+        (),
+        "adjoint",
+        _TEAL,
+        "exact derivative of the computed forward, by hand from its intermediates (no autograd tape)",
+        exact=True,
+        needs_aux=True,
+        of_computation=True,
+    ),
     BackwardMethod(
         "bartels-stewart",
         bw.grad_bartels_stewart,
@@ -469,6 +490,9 @@ class Plan:
         """``(G, saved) -> X``, or ``None`` for ``"autograd"``."""
         if self.backward.function is None:
             return None
+        if self.backward.needs_aux:
+            adjoint = functools.partial(self.forward.adjoint, **self.forward_params)
+            return functools.partial(self.backward.function, adjoint=adjoint, **self.backward_params)
         return functools.partial(self.backward.function, **self.backward_params)
 
 
@@ -535,8 +559,8 @@ def resolve(method: str, backward: Optional[str] = None, **given) -> Plan:
             if bwd.forwards == _SVD_ONLY
             else f"backward={backward!r} needs method in {bwd.forwards}, not {method!r}"
         )
-    if bwd.needs_aux and not fwd.aux:
-        able = ", ".join(repr(f.name) for f in FORWARDS.values() if f.aux)
+    if bwd.needs_aux and fwd.adjoint is None:
+        able = ", ".join(repr(f.name) for f in FORWARDS.values() if f.adjoint is not None)
         raise ValueError(
             f"backward={backward!r} differentiates the forward's own computation: it needs method in "
             f"({able}), not {method!r}"
@@ -553,7 +577,7 @@ def compatible(method: str, backward: str) -> bool:
     fwd, bwd = forward_method(method), backward_method(backward)
     if bwd.forwards is not None and method not in bwd.forwards:
         return False
-    if bwd.needs_aux and not fwd.aux:
+    if bwd.needs_aux and fwd.adjoint is None:
         return False
     return fwd.root or bwd.function is None
 
