@@ -22,7 +22,7 @@ References
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 
@@ -64,13 +64,18 @@ def frobenius_normalise(A: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
     return norm, Z
 
 
-def _polynomials(X: torch.Tensor, polys: Sequence[Sequence[Fraction]]) -> Tuple[torch.Tensor, ...]:
-    """Evaluate polynomials (ascending exact coefficients) at the same matrix ``X``, batched.
+def _polynomials(
+    X: torch.Tensor, polys: Sequence[Sequence[Fraction]], keep: Optional[List[torch.Tensor]] = None
+) -> Tuple[torch.Tensor, ...]:
+    r"""Evaluate polynomials (ascending exact coefficients) at the same matrix ``X``, batched.
 
     One polynomial: Horner's rule with fused ``c_k I + acc @ X`` products (``baddbmm`` with the
     ``(n, n)`` identity broadcast over the batch), ``d - 1`` matmuls and no other full-size
     operation. Several: the powers ``X^2 .. X^d`` are formed once (``d - 1`` matmuls) and
-    accumulated into every polynomial as they appear, so no list of powers is kept.
+    accumulated into every polynomial as they appear, so no list of powers is kept — unless
+    ``keep`` is a list: then the Horner accumulators :math:`H_{d-1}, \dots, H_1` (one polynomial)
+    or the powers :math:`X, \dots, X^{d-1}` (several) are appended to it, flattened to
+    ``(B, n, n)``, for :mod:`mathsqrt.adjoint`.
     """
     shape, n = X.shape, X.shape[-1]
     X = X.reshape(-1, n, n)
@@ -80,6 +85,8 @@ def _polynomials(X: torch.Tensor, polys: Sequence[Sequence[Fraction]]) -> Tuple[
         eye = torch.eye(n, dtype=X.dtype, device=X.device)
         acc = _add_diagonal(X * float(p[-1]), float(p[-2]))
         for c in reversed(p[:-2]):
+            if keep is not None:
+                keep.append(acc)
             acc = ops.addmatmul(eye * float(c), acc, X)
         return (acc.reshape(shape),)
     accs = []
@@ -89,6 +96,8 @@ def _polynomials(X: torch.Tensor, polys: Sequence[Sequence[Fraction]]) -> Tuple[
         accs.append(acc)
     power = X
     for k in range(2, degree + 1):
+        if keep is not None:
+            keep.append(power)
         power = ops.matmul(power, X)
         for p, acc in zip(polys, accs):
             if k < len(p) and p[k] != 0:
@@ -96,7 +105,7 @@ def _polynomials(X: torch.Tensor, polys: Sequence[Sequence[Fraction]]) -> Tuple[
     return tuple(acc.reshape(shape) for acc in accs)
 
 
-def mtp(A: torch.Tensor, degree: int = 11, *, inverse: bool = False) -> torch.Tensor:
+def mtp(A: torch.Tensor, degree: int = 11, *, inverse: bool = False, return_aux: bool = False):
     r"""Matrix Taylor polynomial (MTP) of degree ``K``.
 
     .. math:: A^{\pm 1/2} \approx \|A\|_F^{\pm 1/2} \sum_{k=0}^{K} c_k Z^k, \qquad Z = I - A/\|A\|_F,
@@ -111,17 +120,25 @@ def mtp(A: torch.Tensor, degree: int = 11, *, inverse: bool = False) -> torch.Te
         Truncation degree ``K >= 0``; costs ``K - 1`` matmuls.
     inverse : bool
         Compute :math:`A^{-1/2}` instead of :math:`A^{1/2}`.
+    return_aux : bool
+        Also return the dict of intermediates that :func:`mathsqrt.adjoint.mtp_adjoint` reuses.
 
     Returns
     -------
-    Tensor, shape ``(..., n, n)``, same dtype and device as ``A``.
+    Tensor, shape ``(..., n, n)``, same dtype and device as ``A`` (and the dict with ``return_aux``).
     """
     norm, Z = frobenius_normalise(A)
-    (series,) = _polynomials(Z, [taylor_coefficients(degree, -_HALF if inverse else _HALF)])
-    return series / norm.sqrt() if inverse else series * norm.sqrt()
+    keep: Optional[List[torch.Tensor]] = [] if return_aux else None
+    (series,) = _polynomials(Z, [taylor_coefficients(degree, -_HALF if inverse else _HALF)], keep)
+    out = series / norm.sqrt() if inverse else series * norm.sqrt()
+    if not return_aux:
+        return out
+    aux: Dict[str, torch.Tensor] = {"norm": norm, "Z": Z.reshape(-1, Z.shape[-2], Z.shape[-1])}
+    aux.update({f"H{k}": H for k, H in enumerate(keep)})
+    return out, aux
 
 
-def mpa(A: torch.Tensor, degree=(5, 5), *, inverse: bool = False) -> torch.Tensor:
+def mpa(A: torch.Tensor, degree=(5, 5), *, inverse: bool = False, return_aux: bool = False):
     r"""Matrix Padé approximant (MPA) ``[m/n]``.
 
     .. math:: A^{1/2} \approx \sqrt{\|A\|_F}\; Q(Z)^{-1} P(Z), \qquad
@@ -152,6 +169,9 @@ def mpa(A: torch.Tensor, degree=(5, 5), *, inverse: bool = False) -> torch.Tenso
         Cholesky solve.
     inverse : bool
         Compute :math:`A^{-1/2}`.
+    return_aux : bool
+        Also return the powers of :math:`W` and the Cholesky factor that
+        :func:`mathsqrt.adjoint.mpa_adjoint` reuses.
 
     Raises
     ------
@@ -161,10 +181,20 @@ def mpa(A: torch.Tensor, degree=(5, 5), *, inverse: bool = False) -> torch.Tenso
     m, n = (degree, degree) if isinstance(degree, int) else degree
     norm = frobenius_norm(A, keepdim=True)
     W = A / torch.where(norm > 0, norm, torch.ones_like(norm))  # W = I - Z
-    P, Q = _polynomials(W, [compose_one_minus(c) for c in pade_coefficients(m, n, _HALF)])
+    keep: Optional[List[torch.Tensor]] = [] if return_aux else None
+    P, Q = _polynomials(W, [compose_one_minus(c) for c in pade_coefficients(m, n, _HALF)], keep)
     if inverse:
-        return spd_solve(P, Q, what="the Padé numerator P(Z)", hint=_NOT_SPD)[0] / norm.sqrt()
-    return spd_solve(Q, P, what="the Padé denominator Q(Z)", hint=_NOT_SPD)[0] * norm.sqrt()
+        X, L = spd_solve(P, Q, what="the Padé numerator P(Z)", hint=_NOT_SPD)
+        out = X / norm.sqrt()
+    else:
+        X, L = spd_solve(Q, P, what="the Padé denominator Q(Z)", hint=_NOT_SPD)
+        out = X * norm.sqrt()
+    if not return_aux:
+        return out
+    n_ = A.shape[-1]
+    aux: Dict[str, torch.Tensor] = {"norm": norm, "L": L.reshape(-1, n_, n_)}
+    aux.update({f"W{k}": Wk for k, Wk in enumerate(keep)})
+    return out, aux
 
 
 def ns_matmul_count(iters: int, *, inverse: bool = False) -> int:
@@ -174,7 +204,7 @@ def ns_matmul_count(iters: int, *, inverse: bool = False) -> int:
     return 3 * iters - 3
 
 
-def newton_schulz(A: torch.Tensor, iters: int = 5, *, inverse: bool = False) -> torch.Tensor:
+def newton_schulz(A: torch.Tensor, iters: int = 5, *, inverse: bool = False, return_aux: bool = False):
     r"""Coupled Newton–Schulz iteration ([2]_, Eq. (6.35); [3]_; [1]_, Eq. (4)).
 
     .. math:: Y_0 = A/\|A\|_F,\ Z_0 = I,\quad T_k = \tfrac12(3I - Z_k Y_k),\quad
@@ -192,6 +222,8 @@ def newton_schulz(A: torch.Tensor, iters: int = 5, *, inverse: bool = False) -> 
         (see :func:`ns_matmul_count`).
     inverse : bool
         Return the inverse square root.
+    return_aux : bool
+        Also return the iterates that :func:`mathsqrt.adjoint.ns_adjoint` reuses.
     """
     shape, n = A.shape, A.shape[-1]
     norm = frobenius_norm(A, keepdim=True)
@@ -199,16 +231,22 @@ def newton_schulz(A: torch.Tensor, iters: int = 5, *, inverse: bool = False) -> 
     Y = (A / safe).reshape(-1, n, n)  # a flat batch: bmm/baddbmm throughout
     eye15 = torch.eye(n, dtype=A.dtype, device=A.device) * 1.5  # broadcast over the batch
     Zk = None  # Z_k, implicitly the identity at k = 0
+    aux: Dict[str, torch.Tensor] = {"norm": norm}
     for k in range(iters):
         last = k == iters - 1
         # T_k = 1.5 I - 0.5 Z_k Y_k (one fused product; no product with Z_0 = I)
         T = _add_diagonal(Y, 1.5, scale=-0.5) if Zk is None else ops.addmatmul(eye15, Zk, Y, alpha=-0.5)
+        if return_aux:
+            aux.update({f"Y{k}": Y, f"T{k}": T})
+            if Zk is not None:
+                aux[f"Z{k}"] = Zk
         if not (last and inverse):
             Y = ops.matmul(Y, T)
         if not (last and not inverse):
             Zk = T if Zk is None else ops.matmul(T, Zk)
     out = (Zk if inverse else Y).reshape(shape)
-    return out / norm.sqrt() if inverse else out * norm.sqrt()
+    out = out / norm.sqrt() if inverse else out * norm.sqrt()
+    return (out, aux) if return_aux else out
 
 
 def eigh_forward(A: torch.Tensor, *, inverse: bool = False):
