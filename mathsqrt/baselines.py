@@ -289,6 +289,14 @@ def pi_factor(lam: torch.Tensor, iters: int = DEFAULT_PI_ITERS) -> torch.Tensor:
 
 
 def _spectral(saved: Saved, name: str):
+    r"""``(U, lam, f, df, null)`` of the forward's eigendecomposition, for :math:`f = \lambda^{\pm 1/2}`.
+
+    Square root: an eigenvalue :math:`\lambda_i \le \tau = \sqrt n\,\epsilon\,\lambda_{\max}` (per
+    matrix; the threshold of :func:`mathsqrt.backward.grad_eigh`, whose Notes explain it) is
+    numerically null: it is returned as an exact zero with :math:`f_i = f'_i = 0` (instead of the
+    unbounded :math:`f'(\lambda) = 1/(2\sqrt\lambda)`), and ``null`` marks it. Every other entry is
+    untouched. Inverse square root: nothing is null (the forward refuses a zero eigenvalue).
+    """
     if saved.U is None or saved.lam is None:
         raise ValueError(
             f"backward={name!r} needs the eigendecomposition of the forward pass: use method='eigh' "
@@ -299,10 +307,19 @@ def _spectral(saved: Saved, name: str):
     if saved.inverse:
         f = lam.clamp_min(tiny).rsqrt()
         df = -0.5 * f / lam.clamp_min(tiny)
+        null = torch.zeros_like(lam, dtype=torch.bool)
     else:
+        tol = lam.shape[-1] ** 0.5 * torch.finfo(lam.dtype).eps * lam.abs().amax(dim=-1, keepdim=True)
+        null = lam <= tol
+        lam = torch.where(null, torch.zeros_like(lam), lam)
         f = lam.sqrt()
-        df = 0.5 / f.clamp_min(tiny)
-    return U, lam, f, df
+        df = torch.where(null, torch.zeros_like(f), 0.5 / f.clamp_min(tiny))
+    return U, lam, f, df, null
+
+
+def _drop_null_pairs(F: torch.Tensor, null: torch.Tensor) -> torch.Tensor:
+    """The eigenvector factor ``F`` with zeros wherever both directions are null (0/0 pairs)."""
+    return F.masked_fill(null.unsqueeze(-1) & null.unsqueeze(-2), 0)
 
 
 def svd_gradient(G: torch.Tensor, U: torch.Tensor, f: torch.Tensor, df: torch.Tensor, F: torch.Tensor) -> torch.Tensor:
@@ -372,9 +389,24 @@ def grad_svd_taylor(G: torch.Tensor, saved: Saved, *, degree: int = DEFAULT_TAYL
     ------
     ValueError
         If the forward method was not ``"eigh"``.
+
+    Notes
+    -----
+    *Singular and near-singular input (square root).* Eigenvalues :math:`\lambda_i \le \tau =
+    \sqrt n\,\epsilon\,\lambda_{\max}` of each matrix are exact zeros (the convention of
+    :func:`mathsqrt.backward.grad_eigh`): :math:`f_i = f'_i = 0`, and the factor of a pair of null
+    directions is dropped (its two terms would be :math:`0\cdot\infty`), so the null–null block of the
+    gradient is zero — the minimum-norm choice, which perturbations of features :math:`A = FF^T/N`
+    never see. For one null and one non-null direction :math:`r_{ij} = 0`, so the factor is exact and
+    the symmetrised entry is :math:`\hat G^s_{ij}/s_j` with :math:`\hat G^s = (\hat G + \hat G^T)/2`: the exact
+    derivative along rank-preserving directions. Every entry is then bounded by
+    :math:`|\hat G^s_{ij}|/\sqrt\tau` (it is :math:`(1 - r^{K+1})\,\hat G^s_{ij}/(s_i + s_j)`), where
+    the diagonal term :math:`f'(\lambda) = 1/(2\sqrt\lambda)` and :math:`\tilde K` at an eigenvalue
+    clamped to zero would overflow (:math:`10^{300}`, or NaN from :math:`0\cdot\infty`).
+    Well-conditioned input (:math:`\lambda_{\min} > \tau`) is unaffected, bit for bit.
     """
-    U, lam, f, df = _spectral(saved, "svd-taylor")
-    return svd_gradient(G, U, f, df, taylor_factor(lam, degree).transpose(-2, -1))
+    U, lam, f, df, null = _spectral(saved, "svd-taylor")
+    return svd_gradient(G, U, f, df, _drop_null_pairs(taylor_factor(lam, degree).transpose(-2, -1), null))
 
 
 def grad_svd_pade(G: torch.Tensor, saved: Saved, *, degree: int = DEFAULT_PADE_DEGREE) -> torch.Tensor:
@@ -401,9 +433,18 @@ def grad_svd_pade(G: torch.Tensor, saved: Saved, *, degree: int = DEFAULT_PADE_D
     ------
     ValueError
         If the forward method was not ``"eigh"``.
+
+    Notes
+    -----
+    *Singular and near-singular input (square root).* As for :func:`grad_svd_taylor`: eigenvalues
+    :math:`\lambda_i \le \sqrt n\,\epsilon\,\lambda_{\max}` (per matrix) are exact zeros with
+    :math:`f_i = f'_i = 0`, the null–null pairs (exact ties at zero, which the overflow guard would
+    otherwise fill with :math:`\pm\max|\tilde K|`) contribute zero, and a mixed pair gets the exact
+    :math:`\hat G^s_{ij}/s_j` (:math:`r = 0`: :math:`P/Q = 1`). This bounds the gradient at singular
+    input; it does not bound it as two *non-null* eigenvalues approach each other (see above).
     """
-    U, lam, f, df = _spectral(saved, "svd-pade")
-    return svd_gradient(G, U, f, df, pade_factor(lam, degree).transpose(-2, -1))
+    U, lam, f, df, null = _spectral(saved, "svd-pade")
+    return svd_gradient(G, U, f, df, _drop_null_pairs(pade_factor(lam, degree).transpose(-2, -1), null))
 
 
 def grad_svd_pi(G: torch.Tensor, saved: Saved, *, iters: int = DEFAULT_PI_ITERS) -> torch.Tensor:
@@ -456,11 +497,23 @@ def grad_svd_pi(G: torch.Tensor, saved: Saved, *, iters: int = DEFAULT_PI_ITERS)
     Notes
     -----
     Cost: :math:`nT` batched matrix–vector products and a Python loop over the ``n`` eigenvectors
-    (not over the batch): slow, as the paper's timings of SVD-PI (its Tables 3–4) reflect. Small
-    eigenvalues :math:`\lambda_k \ll \epsilon\lambda_{\max}` make :math:`M_{(k)}/\lambda_k` amplify the
-    deflation residue, the known weakness of power iteration for the tail of the spectrum.
+    (not over the batch): slow, as the paper's timings of SVD-PI (its Tables 3–4) reflect.
+
+    *Singular and near-singular input (square root).* Small eigenvalues make
+    :math:`M_{(k)}/\lambda_k` amplify the deflation residue (of size :math:`\epsilon\lambda_{\max}`),
+    the known weakness of power iteration for the tail of the spectrum; a zero eigenvalue clamped to
+    the smallest normal number overflows to NaN. Eigenvalues
+    :math:`\lambda_k \le \tau = \sqrt n\,\epsilon\,\lambda_{\max}` (per matrix) are therefore exact
+    zeros (the convention of :func:`mathsqrt.backward.grad_eigh`): :math:`f_k = f'_k = 0`, so
+    :math:`\bar v_k = 0`, and their :math:`\partial l/\partial M_{(k)}` is set to zero rather than taken
+    from an iteration that divides by :math:`\lambda_k = 0`. The null–null block of the gradient is
+    zero, and a mixed pair (null :math:`i`, :math:`\rho = 0`) gets the exact :math:`\hat G^s_{ij}/s_j`
+    from the power iteration of :math:`v_j`. For every non-null :math:`\lambda_k > \tau` the deflation
+    residue, at the rounding level of the eigensolver, is divided by more than :math:`\tau`, a factor
+    below about one per step, so the series stays bounded. Well-conditioned input is unaffected, bit
+    for bit.
     """
-    U, lam, f, df = _spectral(saved, "svd-pi")
+    U, lam, f, df, null = _spectral(saved, "svd-pi")
     A = saved.A
     n = A.shape[-1]
     tiny = torch.finfo(lam.dtype).tiny
@@ -486,6 +539,7 @@ def grad_svd_pi(G: torch.Tensor, saved: Saved, *, iters: int = DEFAULT_PI_ITERS)
             a = apply_deflated(a) / lk
             acc = acc + a
         p = (acc - v * (v * acc).sum(-1, keepdim=True)) / lk  # (I - v v^T) S vbar / lambda
+        p = torch.where(null[..., k : k + 1], torch.zeros_like(p), p)  # vbar_k = 0 for a null pair
         Mbar = p.unsqueeze(-1) * v.unsqueeze(-2)
         total = total + Mbar
         if Vhi.shape[-1]:
