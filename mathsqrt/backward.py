@@ -50,6 +50,7 @@ import torch
 
 from . import counting as ops
 from ._kernels import frobenius_norm, sym
+from .scaled import lyapunov_scaled
 
 __all__ = [
     "LyapunovInfo",
@@ -58,6 +59,7 @@ __all__ = [
     "lyapunov_bartels_stewart",
     "Saved",
     "grad_lyapunov",
+    "grad_lyapunov_ns",
     "grad_eigh",
     "grad_bartels_stewart",
 ]
@@ -270,21 +272,86 @@ class Saved:
     aux: Dict[str, torch.Tensor] = field(default_factory=dict)
 
 
-def grad_lyapunov(G: torch.Tensor, saved: Saved, *, iters: Optional[int] = None, tol: Optional[float] = None):
-    r"""Gradient by the matrix-sign Lyapunov solver (:func:`lyapunov_sign`), the paper's backward.
+def _lyapunov_problem(G: torch.Tensor, saved: Saved):
+    """``(S, rhs)`` of the Lyapunov equation behind ``saved``: ``(out, G)``, or ``(A R, -R G R)`` (3 matmuls)."""
+    if saved.inverse:
+        R = saved.out
+        return ops.matmul(saved.A, R), -ops.matmul(ops.matmul(R, G), R)
+    return saved.out, G
+
+
+def grad_lyapunov_ns(G: torch.Tensor, saved: Saved, *, iters: Optional[int] = None, tol: Optional[float] = None):
+    r"""Gradient by the paper's matrix-sign Lyapunov solver (:func:`lyapunov_sign`, [1]_ Algorithm 2).
 
     Square root: solves :math:`S X + X S = G`. Inverse square root: forms :math:`S = A R` and solves
     :math:`S X + X S = -R G R` (3 extra matmuls). Scale :math:`c = \sqrt{\|A\|_F}` per matrix.
+    This is ``backward="lyapunov-ns"``, kept for teaching and comparison; the default
+    ``backward="lyapunov"`` is :func:`grad_lyapunov`.
     """
-    norm = frobenius_norm(saved.A, keepdim=True)
-    scale = norm.sqrt()
-    if saved.inverse:
-        R = saved.out
-        S = ops.matmul(saved.A, R)
-        rhs = -ops.matmul(ops.matmul(R, G), R)
-    else:
-        S, rhs = saved.out, G
+    scale = frobenius_norm(saved.A, keepdim=True).sqrt()
+    S, rhs = _lyapunov_problem(G, saved)
     return lyapunov_sign(S, rhs, scale=scale, iters=iters, tol=tol)
+
+
+#: Lower bound on :math:`\lambda_{\min}(S)/\lambda_{\max}(S)` that :func:`grad_lyapunov` designs its
+#: fixed number of steps for (:math:`\kappa(A) \le 10^4`), and the optimistic one it starts from
+#: when a tolerance is given (the iteration then continues until converged).
+DEFAULT_LOWER = 1e-2
+DEFAULT_LOWER_TOL = 1e-3
+
+
+def grad_lyapunov(
+    G: torch.Tensor,
+    saved: Saved,
+    *,
+    iters: Optional[int] = None,
+    tol: Optional[float] = None,
+    lower: Optional[float] = None,
+):
+    r"""Gradient by the optimally scaled matrix-sign Lyapunov solver (:func:`mathsqrt.scaled.lyapunov_scaled`).
+
+    The same equation as :func:`grad_lyapunov_ns` (the paper's), solved by the sign iteration with
+    per-step optimal cubics (Chen & Chow [1]_) and a guaranteed per-matrix bound on
+    :math:`\lambda_{\max}(S)` instead of the paper's Newton–Schulz steps: the same 6 matmuls per
+    step (plus 2 for the bound). With the default 8 steps, designed for
+    :math:`\lambda_{\min}(S)/\lambda_{\max}(S) \ge` :data:`DEFAULT_LOWER` (condition of
+    :math:`A` up to :math:`10^4`), the relative gradient error for the exact :math:`S` of 64×64
+    matrices is :math:`3\cdot10^{-6}` at condition :math:`10^2` and :math:`2\cdot10^{-6}` at
+    :math:`10^4` (the paper's 8 steps: 0.015 and 0.63) and 0.5 at :math:`10^6` (paper: 0.95).
+    With ``tol`` each matrix stops on its own once :math:`\|B_k - I\|_F \le` ``tol``, starting from
+    the optimistic bound :data:`DEFAULT_LOWER_TOL` and continuing until converged.
+
+    Parameters
+    ----------
+    G : Tensor, shape ``(..., n, n)``
+    saved : Saved
+    iters : int, optional
+        Steps (default 8; with ``tol``, the maximum, default: until converged).
+    tol : float, optional
+        Per-matrix stopping tolerance on :math:`\|B_k - I\|_F`.
+    lower : float, optional
+        Lower bound on :math:`\lambda_{\min}(S)/\lambda_{\max}(S)`.
+
+    Notes
+    -----
+    A zero matrix gets a zero gradient; otherwise the convention is that of :func:`lyapunov_sign`.
+
+    References
+    ----------
+    .. [1] J. Chen, E. Chow, "A stable scaling of Newton–Schulz for improving the sign function
+       computation of a Hermitian matrix", Argonne preprint ANL/MCS-P5059-0114, 2014.
+    .. [2] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022, Eq. (20)–(22).
+    """
+    S, rhs = _lyapunov_problem(G, saved)
+    if tol is None and iters is None:
+        iters = DEFAULT_ITERS
+    if lower is None:
+        lower = DEFAULT_LOWER if tol is None else DEFAULT_LOWER_TOL
+    zero = S.detach().abs().amax(dim=(-2, -1), keepdim=True) == 0
+    if bool(zero.any()):
+        S = torch.where(zero, torch.eye(S.shape[-1], dtype=S.dtype, device=S.device), S)
+        return torch.where(zero, torch.zeros_like(G), lyapunov_scaled(S, rhs, lower=lower, iters=iters, tol=tol))
+    return lyapunov_scaled(S, rhs, lower=lower, iters=iters, tol=tol)
 
 
 def grad_eigh(G: torch.Tensor, saved: Saved) -> torch.Tensor:

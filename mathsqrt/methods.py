@@ -42,6 +42,7 @@ from . import adjoint as adj
 from . import backward as bw
 from . import baselines
 from . import forward as fw
+from . import scaled
 from ._kernels import check_int, check_real
 
 __all__ = [
@@ -253,6 +254,7 @@ def _table(*entries) -> Mapping[str, Any]:
 # Okabe & Ito's colour-blind-safe palette, then Paul Tol's purple and teal for the rest.
 _BLUE, _GREEN, _VERMILLION, _BLACK = "#0072B2", "#009E73", "#D55E00", "#000000"
 _PINK, _ORANGE, _SKY, _GREY, _PURPLE, _TEAL = "#CC79A7", "#E69F00", "#56B4E9", "#999999", "#882255", "#44AA99"
+_INDIGO, _ROSE, _OLIVE = "#332288", "#CC6677", "#999933"
 
 #: Forward methods, by name.
 FORWARDS: Mapping[str, ForwardMethod] = _table(
@@ -283,6 +285,14 @@ FORWARDS: Mapping[str, ForwardMethod] = _table(
         "coupled Newton–Schulz iteration (paper Eq. 4)",
         adjoint=adj.ns_adjoint,
     ),
+    ForwardMethod(
+        "ns-scaled",
+        scaled.newton_schulz_scaled,
+        (Option("iters", "iters", "int", None, minimum=1, doc="steps (default: as many as the schedule needs)"),),
+        "NS (scaled)",
+        _ROSE,
+        "coupled Newton–Schulz with optimal per-step quintics (Polar Express) and λ_max scaling",
+    ),
     ForwardMethod("eigh", fw.eigh_forward, (), "eigh", _BLACK, "eigendecomposition (torch.linalg.eigh)", eigen=True),
     ForwardMethod(
         "pi",
@@ -303,12 +313,23 @@ BACKWARDS: Mapping[str, BackwardMethod] = _table(
         "lyapunov",
         bw.grad_lyapunov,
         (
-            Option("backward_iters", "iters", "int", None, minimum=1, doc="Lyapunov iterations (default 8; 60 with backward_tol)"),
-            Option("backward_tol", "tol", "tol", None, doc="stop once ||B_k - I||_F <= backward_tol for every matrix"),
+            Option("backward_iters", "iters", "int", None, minimum=1, doc="sign-iteration steps (default 8)"),
+            Option("backward_tol", "tol", "tol", None, doc="stop each matrix once ||B_k - I||_F <= backward_tol"),
         ),
         "Lya",
         _BLUE,
-        "matrix-sign Newton–Schulz solver of the Lyapunov equation (paper Eq. 20–22)",
+        "optimally scaled matrix-sign solver of the Lyapunov equation (Chen & Chow cubics), 6 matmuls/step",
+    ),
+    BackwardMethod(
+        "lyapunov-ns",
+        bw.grad_lyapunov_ns,
+        (
+            Option("backward_iters", "iters", "int", None, minimum=1, doc="Lyapunov iterations (default 8; 60 with backward_tol)"),
+            Option("backward_tol", "tol", "tol", None, doc="stop once ||B_k - I||_F <= backward_tol for every matrix"),
+        ),
+        "Lya (NS)",
+        _SKY,
+        "the paper's Newton–Schulz matrix-sign solver of the Lyapunov equation (paper Eq. 20–22)",
     ),
     BackwardMethod("eigh", bw.grad_eigh, (), "eigh", _PURPLE, "exact Lyapunov solution in the eigenbasis", exact=True),
     BackwardMethod("autograd", None, (), "autograd", _BLACK, "autograd through the forward computation", of_computation=True),
@@ -385,8 +406,8 @@ BACKWARDS: Mapping[str, BackwardMethod] = _table(
 
 #: Named forward + backward pairings (one name everywhere: benchmarks, studies, figures, widgets).
 CONFIGURATIONS: Mapping[str, Configuration] = _table(
-    Configuration("mpa-lya", "mpa", "lyapunov", "MPA-Lya", _BLUE, "o", "-", "MPA [5/5] + 8 Lyapunov iterations"),
-    Configuration("mtp-lya", "mtp", "lyapunov", "MTP-Lya", _GREEN, "s", "-", "MTP degree 11 + 8 Lyapunov iterations"),
+    Configuration("mpa-lya", "mpa", "lyapunov-ns", "MPA-Lya", _BLUE, "o", "-", "MPA [5/5] + 8 Lyapunov iterations"),
+    Configuration("mtp-lya", "mtp", "lyapunov-ns", "MTP-Lya", _GREEN, "s", "-", "MTP degree 11 + 8 Lyapunov iterations"),
     Configuration("ns", "ns", "autograd", "NS", _VERMILLION, "^", "-", "5 coupled NS iterations, differentiated by autograd"),
     Configuration("svd", "eigh", "autograd", "SVD", _BLACK, "D", "-", "eigh with torch's eigendecomposition gradient (paper Eq. 2)"),
     Configuration("eigh", "eigh", "eigh", "eigh (exact)", _PURPLE, "v", "--", "eigh with the exact eigenbasis Lyapunov solution", paper=False),
@@ -394,6 +415,18 @@ CONFIGURATIONS: Mapping[str, Configuration] = _table(
     Configuration("svd-pade", "eigh", "svd-pade", "SVD-Padé", _ORANGE, ">", "-.", "eigh + Padé-form K"),
     Configuration("svd-pi", "eigh", "svd-pi", "SVD-PI", _SKY, "p", ":", "eigh + power-iteration gradient"),
     Configuration("pi", "pi", "autograd", "PI", _GREY, "x", "--", "So-ViT's power-iteration normalisation"),
+    Configuration(
+        "mpa-lya-opt", "mpa", "lyapunov", "MPA-Lya (scaled)", _INDIGO, "o", "--",
+        "MPA [5/5] + 8 optimally scaled Lyapunov steps (the package's default)", paper=False,
+    ),
+    Configuration(
+        "mpa-adjoint", "mpa", "adjoint", "MPA-adjoint", _TEAL, "*", "-",
+        "MPA [5/5] + its exact adjoint (9 matmuls, one solve)", paper=False,
+    ),
+    Configuration(
+        "ns-scaled", "ns-scaled", "lyapunov", "NS (scaled)", _ROSE, "h", "-",
+        "Polar Express coupled NS to full accuracy + scaled Lyapunov", paper=False,
+    ),
 )
 
 #: Every option keyword of :func:`mathsqrt.sqrtm` that a method may take, in signature order.

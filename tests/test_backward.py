@@ -68,13 +68,15 @@ def test_exact_forward_and_backward_give_the_exact_gradient(backward, kw, invers
         np.testing.assert_allclose(grad_i, expected, rtol=0, atol=1e-9 * np.abs(expected).max())
 
 
-def test_default_lyapunov_iterations_on_a_well_conditioned_input():
-    """8 iterations (the paper's default) are enough at condition 10: Table 6 of the paper."""
+@pytest.mark.parametrize("backward, tol", [("lyapunov-ns", 1e-6), ("lyapunov", 1e-5)])
+def test_default_lyapunov_iterations_on_a_well_conditioned_input(backward, tol):
+    """8 iterations (the paper's default) are enough at condition 10: Table 6 of the paper. The
+    scaled default, designed for condition up to 1e4 in the same 8 steps, is within float32 accuracy."""
     A = random_spd(32, 10.0, seed=3)
     G = torch.randn(32, 32, dtype=torch.float64)
-    grad = _grad(mathsqrt.sqrtm, A, G, method="eigh").numpy()
+    grad = _grad(mathsqrt.sqrtm, A, G, method="eigh", backward=backward).numpy()
     expected = _exact_sqrt_gradient(A.numpy(), G.numpy(), False)
-    assert np.linalg.norm(grad - expected) / np.linalg.norm(expected) < 1e-6
+    assert np.linalg.norm(grad - expected) / np.linalg.norm(expected) < tol
 
 
 @pytest.mark.timeout(60)
@@ -87,7 +89,10 @@ def test_backward_tol_fixes_ill_conditioned_inputs():
     def rel(grad):
         return np.linalg.norm(grad.numpy() - expected) / np.linalg.norm(expected)
 
-    assert rel(_grad(mathsqrt.sqrtm, A, G, method="eigh")) > 0.1
+    assert rel(_grad(mathsqrt.sqrtm, A, G, method="eigh", backward="lyapunov-ns")) > 0.1  # the paper's
+    assert rel(_grad(mathsqrt.sqrtm, A, G, method="eigh", backward="lyapunov-ns", backward_tol=1e-10)) < 1e-8
+    # the optimally scaled default is accurate in the paper's 8 steps, and exact with a tolerance
+    assert rel(_grad(mathsqrt.sqrtm, A, G, method="eigh")) < 1e-5
     assert rel(_grad(mathsqrt.sqrtm, A, G, method="eigh", backward_tol=1e-10)) < 1e-8
 
 
@@ -99,7 +104,9 @@ def test_lyapunov_info_and_warning():
     assert info.converged and info.iterations < bw.DEFAULT_MAX_ITERS and float(info.residual) <= 1e-12
     np.testing.assert_allclose(X.numpy(), solve_continuous_lyapunov(S.numpy(), G.numpy()), atol=1e-10)
     with pytest.warns(RuntimeWarning, match="backward_iters"):
-        _grad(mathsqrt.sqrtm, A, G, method="eigh", backward_iters=3, backward_tol=1e-12)
+        _grad(mathsqrt.sqrtm, A, G, method="eigh", backward="lyapunov-ns", backward_iters=3, backward_tol=1e-12)
+    with pytest.warns(RuntimeWarning, match="iters"):
+        _grad(mathsqrt.sqrtm, A, G, method="eigh", backward_iters=2, backward_tol=1e-12)
 
 
 def test_lyapunov_residuals_decrease_like_table_6():
@@ -166,16 +173,18 @@ def test_gradcheck_exact_pairs(method, backward, kw, inverse):
     assert torch.autograd.gradcheck(g, (A.clone().requires_grad_(True),), eps=1e-6, atol=1e-6)
 
 
-def test_lyapunov_backward_counts_six_matmuls_per_iteration():
+@pytest.mark.parametrize("backward, bound", [("lyapunov-ns", 0), ("lyapunov", 2)])
+def test_lyapunov_backward_counts_six_matmuls_per_iteration(backward, bound):
+    """Six per step (paper Eq. 20–22); the scaled solver adds two for its bound on lambda_max."""
     A = random_spd(8, 10.0, batch=2, seed=10).requires_grad_(True)
-    S = mathsqrt.sqrtm(A, backward_iters=5)
+    S = mathsqrt.sqrtm(A, backward=backward, backward_iters=5)
     with mathsqrt.count_ops() as ops:
         S.backward(torch.ones_like(S))
-    assert ops["matmul"] == 6 * 5
-    R = mathsqrt.invsqrtm(A, backward_iters=5)
+    assert ops["matmul"] == 6 * 5 + bound
+    R = mathsqrt.invsqrtm(A, backward=backward, backward_iters=5)
     with mathsqrt.count_ops() as ops:
         R.backward(torch.ones_like(R))
-    assert ops["matmul"] == 6 * 5 + 3
+    assert ops["matmul"] == 6 * 5 + bound + 3
 
 
 def test_zero_matrix_has_a_finite_gradient_by_default():
