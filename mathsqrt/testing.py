@@ -1,7 +1,11 @@
-r"""Test and benchmark inputs: SPD matrices of controlled condition number, random covariances.
+r"""Test and benchmark inputs and float64 references, shared by the tests, the notebooks and :mod:`mathsqrt.paper`.
 
-All functions take an optional ``torch.Generator`` (or a ``seed``) so that inputs are reproducible,
-and build batches with no Python loop.
+Inputs: SPD matrices of controlled condition number, random covariances, incoming gradients.
+References (float64, from the eigendecomposition): :func:`sqrtm_reference` and
+:func:`gradient_reference`.
+
+All random builders take an optional ``torch.Generator`` (or a ``seed``) so that inputs are
+reproducible, and build batches with no Python loop.
 """
 
 from __future__ import annotations
@@ -11,7 +15,17 @@ from typing import Optional, Sequence, Union
 
 import torch
 
-__all__ = ["random_orthogonal", "spd_from_spectrum", "random_spd", "random_covariance"]
+from .backward import lyapunov_eigenbasis
+
+__all__ = [
+    "random_orthogonal",
+    "spd_from_spectrum",
+    "random_spd",
+    "random_covariance",
+    "random_gradient",
+    "sqrtm_reference",
+    "gradient_reference",
+]
 
 Shape = Union[int, Sequence[int]]
 
@@ -113,3 +127,89 @@ def random_covariance(
     if eps:
         A = A + eps * torch.eye(n, dtype=torch.float64)
     return A.to(dtype=dtype, device=device)
+
+
+def random_gradient(
+    n: int,
+    batch: Shape = (),
+    *,
+    symmetric: bool = False,
+    dtype=torch.float64,
+    device=None,
+    seed: Optional[int] = None,
+    generator: Optional[torch.Generator] = None,
+) -> torch.Tensor:
+    r"""Gaussian incoming gradients :math:`G = \partial l/\partial A^{1/2}` of unit Frobenius norm per matrix.
+
+    Parameters
+    ----------
+    n : int
+        Size.
+    batch : int or tuple of int
+        Batch shape.
+    symmetric : bool
+        Return :math:`(M + M^T)` normalised instead of :math:`M` (the gradient of a loss of a
+        symmetric matrix that reads both triangles).
+    dtype, device
+        Of the result (drawn in float64).
+    seed, generator
+        For reproducibility.
+
+    Returns
+    -------
+    Tensor, shape ``(*batch, n, n)``
+    """
+    g = _generator(seed, generator)
+    G = torch.randn(*_batch(batch), n, n, dtype=torch.float64, generator=g)
+    if symmetric:
+        G = G + G.transpose(-2, -1)
+    G = G / torch.linalg.matrix_norm(G, keepdim=True)
+    return G.to(dtype=dtype, device=device)
+
+
+def _eigh64(A: torch.Tensor):
+    lam, U = torch.linalg.eigh(A.detach().to("cpu", torch.float64))
+    return U, lam.clamp_min(0).sqrt()
+
+
+def sqrtm_reference(A: torch.Tensor) -> torch.Tensor:
+    r""":math:`A^{1/2} = U\,\mathrm{diag}(\sqrt{\lambda})\,U^T` from the float64 eigendecomposition of ``A``.
+
+    The oracle of the tests, notebooks and benchmarks: ``A`` (any dtype and device) is copied to
+    float64 on the CPU, so the reference is that of the matrix actually given, after its rounding.
+    Negative rounding-level eigenvalues are clamped to zero.
+
+    Parameters
+    ----------
+    A : Tensor, shape ``(..., n, n)``
+        Symmetric positive semi-definite.
+
+    Returns
+    -------
+    Tensor, shape ``(..., n, n)``, float64, on the CPU
+    """
+    U, s = _eigh64(A)
+    return (U * s.unsqueeze(-2)) @ U.transpose(-2, -1)
+
+
+def gradient_reference(A: torch.Tensor, G: torch.Tensor) -> torch.Tensor:
+    r"""Exact :math:`\partial\langle G, A^{1/2}\rangle/\partial A`: the solution of :math:`A^{1/2} X + X A^{1/2} = G`.
+
+    Solved in the float64 eigenbasis of ``A`` (:func:`mathsqrt.backward.lyapunov_eigenbasis`):
+    :math:`X = U[\hat G_{ij}/(s_i + s_j)]U^T`, :math:`\hat G = U^T G U`, :math:`s = \sqrt\lambda`
+    (Song, Sebe & Wang, ICLR 2022, Eq. (17)). Cross-checked against
+    ``scipy.linalg.solve_continuous_lyapunov`` by the tests.
+
+    Parameters
+    ----------
+    A : Tensor, shape ``(..., n, n)``
+        Symmetric positive definite (any dtype and device; used in float64).
+    G : Tensor, shape ``(..., n, n)``
+        Incoming gradient.
+
+    Returns
+    -------
+    Tensor, shape ``(..., n, n)``, float64, on the CPU
+    """
+    U, s = _eigh64(A)
+    return lyapunov_eigenbasis(U, s, G.detach().to("cpu", torch.float64))

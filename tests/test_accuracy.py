@@ -4,13 +4,28 @@ from __future__ import annotations
 
 import torch
 
-from mathsqrt.paper.studies import accuracy
+from mathsqrt import methods
 from mathsqrt.coefficients import pade_relative_error
+from mathsqrt.paper.studies import accuracy
 
 
 def test_accuracy_table_values():
-    rows = accuracy.accuracy_table(n=16, conds=(10.0,), combinations=(("eigh", "eigh"), ("mpa", "lyapunov"), ("eigh", "autograd")))
-    by = {(r["method"], r["backward"]): r for r in rows}
+    paper = methods.CONFIGURATIONS["mpa-lya"]
+    rows = accuracy.accuracy_table(
+        n=16,
+        conds=(10.0,),
+        combinations=(
+            ("eigh", "eigh"),
+            (paper.method, paper.backward),
+            ("eigh", "autograd"),
+            ("eigh", "bartels-stewart"),
+        ),
+    )
+    by = {(r["forward"], r["backward"]): r for r in rows}
+    # one name per pair: the configuration's, or "forward/backward"
+    assert [r["method"] for r in rows] == ["eigh", "mpa-lya", "svd", "eigh/bartels-stewart"]
+    assert by["eigh", "autograd"]["label"] == "SVD"
+    by["mpa", "lyapunov"] = by[paper.method, paper.backward]
     assert by["eigh", "eigh"]["forward_mae"] < 1e-13 and by["eigh", "eigh"]["gradient_rel_error"] < 1e-12
     assert by["eigh", "autograd"]["gradient_rel_error"] < 1e-12
     # the MPA forward error is bounded by the exact Padé error at the smallest normalised eigenvalue
@@ -22,4 +37,11 @@ def test_accuracy_table_values():
 def test_cli(capsys):
     assert accuracy.main(["--n", "8", "--conds", "10"]) == 0
     out = capsys.readouterr().out
-    assert "| cond | method |" in out and out.count("\n") >= 10
+    assert "| cond | method |" in out and "| MPA-Lya |" in out
+    assert out.count("\n") >= 2 + len(accuracy.DEFAULT_COMBINATIONS)
+
+
+def test_default_combinations_come_from_the_table():
+    assert set(accuracy.DEFAULT_COMBINATIONS) == {
+        (f, b) for f, b in methods.combinations() if methods.forward_method(f).root
+    }

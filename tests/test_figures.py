@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mathsqrt import figures
+from mathsqrt.paper import figures
 from mathsqrt.paper.bench import main as bench_main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,10 +56,35 @@ def test_bench_figure_names_its_source(quick_bench):
     assert "quick run" in line and "threads" in line
 
 
-def test_missing_bench_data_is_a_clear_error(tmp_path):
-    ctx = figures.FigureContext(tmp_path, run_missing=False)
-    with pytest.raises(FileNotFoundError, match="mathsqrt.paper.bench"):
+def test_missing_bench_data_is_a_clear_error_and_never_runs_a_benchmark(tmp_path, capsys):
+    ctx = figures.FigureContext(tmp_path)  # the default: never run a benchmark
+    with pytest.raises(FileNotFoundError, match=r"python -m mathsqrt\.paper\.bench --sweeps batch"):
         figures.GENERATORS["fig2a_time_vs_batch"](ctx)
+    assert not list(tmp_path.iterdir())
+    assert (
+        figures.main(["--only", "fig2a_time_vs_batch", "--bench-dir", str(tmp_path), "--out", str(tmp_path / "f")]) == 2
+    )
+    assert "--sweeps batch" in capsys.readouterr().err and not (tmp_path / "batch.csv").exists()
+
+
+@pytest.mark.timeout(120)
+def test_run_missing_runs_the_sweep_when_asked(tmp_path):
+    ctx = figures.FigureContext(tmp_path, run_missing=True)
+    fig = figures.GENERATORS["fig1d_backward_time_vs_iterations"](ctx)
+    assert (tmp_path / "backward.csv").exists() and "quick run" in ctx.source("backward")
+    labels = [line.get_label() for line in fig.axes[0].get_lines()]
+    assert any(label.startswith("MPA-Lya") for label in labels) and any(label.startswith("NS") for label in labels)
+
+
+def test_bench_figures_use_the_table_styles(quick_bench):
+    """Series are labelled and coloured by the method table (one name per configuration, no old names)."""
+    from mathsqrt import methods
+
+    fig = figures.GENERATORS["fig2a_time_vs_batch"](figures.FigureContext(quick_bench))
+    lines = {line.get_label(): line for line in fig.axes[0].get_lines()}
+    for config in methods.CONFIGURATIONS.values():
+        assert lines[config.label].get_color() == config.color and lines[config.label].get_marker() == config.marker
+    assert not any("eigh-" in label for label in lines)
 
 
 @pytest.mark.timeout(120)
@@ -69,7 +94,9 @@ def test_generation_is_deterministic(tmp_path):
     figures.generate(CHEAP, out=b)
     for name in CHEAP:
         for ext in (".png", ".svg"):
-            assert (a / f"{name}{ext}").read_bytes() == (b / f"{name}{ext}").read_bytes(), f"{name}{ext} differs between runs"
+            assert (a / f"{name}{ext}").read_bytes() == (b / f"{name}{ext}").read_bytes(), (
+                f"{name}{ext} differs between runs"
+            )
 
 
 def test_unknown_figure_is_an_error():

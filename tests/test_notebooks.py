@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 import subprocess
 import sys
 import time
@@ -45,7 +44,9 @@ def test_structure(path):
     """goal -> maths -> code -> Try it -> summary -> exercises with hidden answers; Colab cell first."""
     nb = _load(path)
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
-    assert "".join(code[0]["source"]).strip() == COLAB_CELL.strip(), f"{path.name}: first code cell is not the Colab cell"
+    assert "".join(code[0]["source"]).strip() == COLAB_CELL.strip(), (
+        f"{path.name}: first code cell is not the Colab cell"
+    )
     text = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
     for needle in ("Try it", "Summary", "Exercises", "<details>", "$"):
         assert needle in text, f"{path.name}: no {needle!r} in the narrative"
@@ -77,10 +78,14 @@ def test_executes_headless(path, monkeypatch):
     monkeypatch.setenv("MATHSQRT_FAST", "1")
     monkeypatch.setenv("MPLBACKEND", "Agg")
     nb = nbformat.read(path, as_version=4)
-    client = nbclient.NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
+    client = nbclient.NotebookClient(
+        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    )
     start = time.perf_counter()
     client.execute()  # raises CellExecutionError on the first failing cell
     elapsed = time.perf_counter() - start
-    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    errors = [
+        o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.get("output_type") == "error"
+    ]
     assert not errors
     print(f"{path.name}: executed in {elapsed:.1f} s (fast mode)")

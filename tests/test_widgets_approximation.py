@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from scipy.special import binom
 
-from mathsqrt.testing import random_spd
 from mathsqrt.paper.plotting import new_figure
 from mathsqrt.paper.widgets import approximation as ap
+from mathsqrt.testing import random_spd
 
 
 def _pade_closed_form(K, z):
@@ -61,7 +61,9 @@ def test_measured_relative_errors_agree_with_the_exact_formula():
         taylor = _taylor_direct(2 * K, 1 - a[mid]) / s[mid] - 1
         np.testing.assert_allclose(d["taylor"][mid], taylor, rtol=1e-6, atol=1e-15)
     # Reference values (K = 5 at a = 0.5, 0.1, 0.01, 0.001), computed independently with sympy.
-    np.testing.assert_allclose(ap.compute_relative_errors(5, [0.5, 0.1, 0.01, 0.001])["pade"], [7.6e-9, 1.5e-3, 0.25, 1.99], rtol=0.02)
+    np.testing.assert_allclose(
+        ap.compute_relative_errors(5, [0.5, 0.1, 0.01, 0.001])["pade"], [7.6e-9, 1.5e-3, 0.25, 1.99], rtol=0.02
+    )
 
 
 def test_error_vs_degree_decreases_and_padé_beats_taylor():
@@ -71,7 +73,9 @@ def test_error_vs_degree_decreases_and_padé_beats_taylor():
     np.testing.assert_allclose(d["pade"], d["pade_formula"], rtol=1e-10)
     # Taylor error at z = 1 behaves like 1/sqrt(pi * degree).
     np.testing.assert_allclose(d["taylor_at_one"][-1], 1 / math.sqrt(math.pi * 20), rtol=0.05)
-    np.testing.assert_allclose(ap.taylor_relative_error([0.3], 4), _taylor_direct(4, 0.7) / math.sqrt(0.3) - 1, rtol=1e-9)
+    np.testing.assert_allclose(
+        ap.taylor_relative_error([0.3], 4), _taylor_direct(4, 0.7) / math.sqrt(0.3) - 1, rtol=1e-9
+    )
 
 
 def test_series_terms_have_no_hump_on_the_spectrum():
@@ -88,7 +92,9 @@ def test_poles_and_zeros_are_real_beyond_one_and_interlace(K):
     N = 2 * K + 1
     j = np.arange(1, K + 1)
     np.testing.assert_allclose(np.sort(d["poles"].real), np.sort(1 / np.cos(j * np.pi / N) ** 2), rtol=1e-12)
-    np.testing.assert_allclose(np.sort(d["zeros"].real), np.sort(1 / np.cos((2 * j - 1) * np.pi / (2 * N)) ** 2), rtol=1e-12)
+    np.testing.assert_allclose(
+        np.sort(d["zeros"].real), np.sort(1 / np.cos((2 * j - 1) * np.pi / (2 * N)) ** 2), rtol=1e-12
+    )
     assert np.all(np.abs(d["poles"].imag) < 1e-12) and np.all(np.abs(d["zeros"].imag) < 1e-12)
     merged = sorted([(x, "z") for x in d["zeros"].real] + [(x, "p") for x in d["poles"].real])
     assert [t for _, t in merged] == ["z", "p"] * K and merged[0][0] > 1

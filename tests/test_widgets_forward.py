@@ -76,7 +76,13 @@ def test_eigen_errors_against_scipy_sqrtm():
 def test_error_vs_time_errors_follow_from_the_formulas():
     settings = {"mpa": (2, 4), "mtp": (6,), "ns": (3,)}
     rows = fw.compute_error_vs_time(8, 50.0, settings=settings, batch=3, repeats=1, seed=5)
-    assert [(r["method"], r["setting"]) for r in rows] == [("mpa", 2), ("mpa", 4), ("mtp", 6), ("ns", 3), ("eigh", None)]
+    assert [(r["method"], r["setting"]) for r in rows] == [
+        ("mpa", 2),
+        ("mpa", 4),
+        ("mtp", 6),
+        ("ns", 3),
+        ("eigh", None),
+    ]
     A = fw.compute_test_matrix(8, 50.0, seed=5, batch=(3,)).numpy()
     lam = np.linalg.eigvalsh(A)
     a = lam / np.linalg.norm(A, axis=(-2, -1))[:, None]
@@ -90,6 +96,13 @@ def test_error_vs_time_errors_follow_from_the_formulas():
         expected = np.mean(np.sqrt(np.sum(e**2 * lam, axis=-1) / np.sum(lam, axis=-1)))
         np.testing.assert_allclose(r["error"], expected, rtol=1e-8)
     assert fw.default_batch(64) == 8 and fw.default_batch(8) == 32 and fw.default_batch(512) == 2
+
+
+def test_fig1c_settings_are_every_other_of_the_papers():
+    from mathsqrt.paper import data
+
+    assert fw.FIG1C_SETTINGS == {"mtp": (6, 10, 14, 18), "mpa": (3, 5, 7, 9), "ns": (3, 5, 7)}
+    assert all(set(v) <= set(data.FIG1C_SETTINGS[k]) for k, v in fw.FIG1C_SETTINGS.items())
 
 
 def test_plots_draw_the_data():

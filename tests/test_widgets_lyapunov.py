@@ -9,9 +9,9 @@ import pytest
 import scipy.linalg
 import torch
 
-from mathsqrt.testing import random_spd
 from mathsqrt.paper.plotting import new_figure
 from mathsqrt.paper.widgets import lyapunov as ly
+from mathsqrt.testing import random_spd
 
 
 def _numpy_problem(n, cond, seed=0):
@@ -73,11 +73,12 @@ def test_trajectories_pick_extremes():
 def test_gap_case_and_sweep():
     rows = ly.compute_gap_case(8, 0.0)
     nan = {(r["method"], r["dtype"]) for r in rows if r["nan"]}
-    assert nan == {("autograd", "float32"), ("autograd", "float64")}
+    assert nan == {("svd", "float32"), ("svd", "float64")}  # eigh + autograd: the paper's SVD
     sweep = ly.compute_gap_sweep(8, (1e-2, 1e-6))
-    K = sweep["float64"]["autograd"]["max_K"]
+    assert set(sweep["float64"]) == set(ly.GAP_METHODS)
+    K = sweep["float64"]["svd"]["max_K"]
     assert K[1] / K[0] == pytest.approx(1e4, rel=1e-2)  # max|K| = 1/(gap * c)
-    assert np.all(sweep["float64"]["lyapunov"]["max_factor"] < 2)
+    assert np.all(sweep["float64"]["eigh/lyapunov"]["max_factor"] < 2)
 
 
 def test_plots_draw():
@@ -89,8 +90,11 @@ def test_plots_draw():
     ly.plot_factor_vs_gap(a3, sweep, gap=1e-3)
     ly.plot_error_vs_gap(a4, sweep, gap=1e-3)
     ly.plot_gap_case(a5, ly.compute_gap_case(8, 0.0), title="tie")
-    assert len(a1.lines) >= 4 and len(a3.lines) >= 5 and len(a5.patches) == 12
+    assert len(a1.lines) >= 4 and len(a3.lines) >= 5 and len(a5.patches) == 2 * len(ly.GAP_METHODS)
     assert any(t.get_text() == "NaN" for t in a5.texts)
+    # labels and colours from the method table
+    assert "SVD" in [t.get_text() for t in a5.get_xticklabels()]
+    assert {line.get_label() for line in a3.lines} >= {"SVD", "SVD-Taylor", "eigh + Lya"}
 
 
 def test_interactive_sign_iteration():
@@ -115,4 +119,4 @@ def test_interactive_gap():
     assert not any(r["nan"] for r in plot.data["rows"])
     plot.controls["exact_tie"].value = True
     assert plot.data["gap"] == 0.0
-    assert {r["method"] for r in plot.data["rows"] if r["nan"]} == {"autograd"}
+    assert {r["method"] for r in plot.data["rows"] if r["nan"]} == {"svd"}

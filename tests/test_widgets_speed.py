@@ -9,6 +9,8 @@ matplotlib.use("Agg")
 import pytest
 import torch
 
+from mathsqrt import methods
+from mathsqrt.paper import data
 from mathsqrt.paper.plotting import new_figure
 from mathsqrt.paper.widgets import speed
 
@@ -20,13 +22,24 @@ def _fast(monkeypatch):
 
 def test_paper_numbers_are_the_papers():
     # Song, Sebe & Wang (ICLR 2022): Table 3 (1x64x64), Table 4 (64x48x48), Table 8, Sec. 4.1.3
-    assert speed.paper_reference(1, 64)["MPA-Lya"] == 2.52 and speed.paper_reference(1, 64)["NS"] == 2.96
-    assert speed.paper_reference(64, 48)["NS"] == 10.38 and speed.paper_reference(64, 48)["PI"] == 1.84
-    assert speed.paper_reference(1, 1024) == {"MTP-Lya": 7.32, "MPA-Lya": 11.28, "NS": 12.69}
+    assert speed.paper_reference(1, 64)["mpa-lya"] == 2.52 and speed.paper_reference(1, 64)["ns"] == 2.96
+    assert speed.paper_reference(64, 48)["ns"] == 10.38 and speed.paper_reference(64, 48)["pi"] == 1.84
+    assert speed.paper_reference(1, 1024) == {"mtp-lya": 7.32, "mpa-lya": 11.28, "ns": 12.69}
     assert speed.paper_reference(3, 17) == {}
-    assert speed.PAPER_BATCH64_SPEEDUP["MPA-Lya"] == {"NS": 2.58, "SVD": 27.25}
+    assert data.BATCH64_SPEEDUP["mpa-lya"] == {"ns": 2.58, "svd": 27.25}
+    assert data.k40_by_dimension()["mpa-lya"] == {256: 5.56, 512: 7.47, 1024: 11.28}
     table = speed.format_paper_tables()
-    assert "| 1×256×256 | 4.88 | 5.56 | 6.28 |" in table
+    assert "| input | MPA-Lya | MTP-Lya | NS | SVD-Taylor | SVD-Padé | SVD-PI | PI | source |" in table
+    assert "| 1×256×256 | 5.56 | 4.88 | 6.28 |" in table
+
+
+def test_paper_numbers_are_keyed_by_configuration_names():
+    keys = {name for times in data.K40_MS.values() for name in times} | set(data.BATCH64_SPEEDUP)
+    keys |= {name for ratios in data.BATCH64_SPEEDUP.values() for name in ratios} | {data.PROPOSED}
+    assert keys <= set(methods.CONFIGURATIONS)
+    assert set(data.K40_SOURCES) == set(data.K40_MS)
+    assert {"mpa-lya", "mtp-lya", "ns", "svd", "eigh"} <= set(speed.SPEED_METHODS) <= set(methods.CONFIGURATIONS)
+    assert not {"svd-taylor", "svd-pade", "svd-pi", "pi"} & set(speed.SPEED_METHODS)  # the paper's baselines
 
 
 def test_available_devices():
@@ -53,26 +66,32 @@ def test_compute_counts_match_formulas(K, k, T, L):
     """Independent formulas: powers Z^2..Z^K (K-1), shared powers of [k/k] (k-1) + 1 Cholesky solve,
     coupled NS without identity products (3T-3) and its reverse mode (2 per product), 6 per Lyapunov iteration."""
     c = speed.compute_counts(mtp_degree=K, mpa_degree=k, ns_iters=T, lyapunov_iters=L)
-    assert (c["MTP-Lya"]["fw_matmul"], c["MTP-Lya"]["bw_matmul"]) == (K - 1, 6 * L)
-    assert (c["MPA-Lya"]["fw_matmul"], c["MPA-Lya"]["fw_solve"], c["MPA-Lya"]["fw_cholesky"], c["MPA-Lya"]["bw_matmul"]) == (k - 1, 1, 1, 6 * L)
-    assert (c["NS"]["fw_matmul"], c["NS"]["bw_matmul"]) == (3 * T - 3, 2 * (3 * T - 3))
-    assert c["eigh-autograd"]["fw_eigh"] == c["eigh-exact"]["fw_eigh"] == 1
-    assert c["eigh-exact"]["bw_matmul"] == 4  # U^T G U and U (.) U^T
+    assert (c["mtp-lya"]["fw_matmul"], c["mtp-lya"]["bw_matmul"]) == (K - 1, 6 * L)
+    mpa = (c["mpa-lya"]["fw_matmul"], c["mpa-lya"]["fw_solve"], c["mpa-lya"]["fw_cholesky"], c["mpa-lya"]["bw_matmul"])
+    # the paper's polynomial evaluation up to [5/5]; above, one shifted Cholesky solve per partial fraction
+    assert mpa == ((k - 1, 1, 1, 6 * L) if k <= 5 else (0, k, k, 6 * L))
+    assert (c["ns"]["fw_matmul"], c["ns"]["bw_matmul"]) == (3 * T - 3, 2 * (3 * T - 3))
+    assert c["svd"]["fw_eigh"] == c["eigh"]["fw_eigh"] == 1
+    assert c["eigh"]["bw_matmul"] == 4  # U^T G U and U (.) U^T
     # the paper's formulas, for the side-by-side columns
-    assert c["NS"]["paper_fw_matmul"] == 3 * T and c["NS"]["paper_bw_matmul"] == 4 + 10 * T
-    assert c["MPA-Lya"]["paper_fw_inverse"] == 1 and c["MTP-Lya"]["paper_fw_matmul"] == K - 1
+    assert c["ns"]["paper_fw_matmul"] == 3 * T and c["ns"]["paper_bw_matmul"] == 4 + 10 * T
+    assert c["mpa-lya"]["paper_fw_inverse"] == 1 and c["mtp-lya"]["paper_fw_matmul"] == K - 1
+    assert c["mpa-lya"]["setting"] == f"[{k}/{k}], T={L}" and c["svd"]["setting"] == ""
+    assert set(c) <= set(speed.SPEED_METHODS) and {"mpa-lya", "mtp-lya", "ns", "svd", "eigh"} <= set(c)
     md = speed.format_counts_table(c)
-    assert md.count("\n") == 1 + len(c)
+    assert md.count("\n") == 1 + len(c) and "| SVD |" in md and "| eigh (exact) |" in md
 
 
 def test_plots_under_agg():
     fig, axes = new_figure(8, 3, 1, 3)
-    times = {"MPA-Lya": 2.0, "NS": 4.0, "eigh-autograd": 1.0}
+    times = {"mpa-lya": 2.0, "ns": 4.0, "svd": 1.0}
     ratios = speed.plot_timing(axes[0], times, batch=1, n=64)
-    assert ratios == {"NS/MPA-Lya": 2.0, "eigh-autograd/MPA-Lya": 0.5}
+    assert ratios == {"ns/mpa-lya": 2.0, "svd/mpa-lya": 0.5}
+    assert [t.get_text() for t in axes[0].get_xticklabels()] == ["MPA-Lya", "NS", "SVD"]
     assert len(axes[0].patches) == 3 + 2  # ours, and the paper's bars where Table 3 has them
     speed.plot_visited(axes[1], {1: times, 4: {k: 2 * v for k, v in times.items()}}, n=64)
     assert len(axes[1].lines) == 3
+    assert [line.get_color() for line in axes[1].lines] == [methods.CONFIGURATIONS[k].color for k in times]
     speed.plot_counts(axes[2], speed.compute_counts())
     assert len(axes[2].patches) == 2 * len(speed.SPEED_METHODS)
 
@@ -94,10 +113,10 @@ def test_interactive_speed_updates():
 
 def test_interactive_counts_updates():
     plot = speed.interactive_counts()
-    assert plot.data["counts"]["MTP-Lya"]["fw_matmul"] == 10
+    assert plot.data["counts"]["mtp-lya"]["fw_matmul"] == 10
     before = bytes(plot.image.value)
     plot.controls["mtp_degree"].value = 15
     plot.controls["lyapunov_iters"].value = 3
-    assert plot.data["counts"]["MTP-Lya"]["fw_matmul"] == 14
-    assert plot.data["counts"]["MPA-Lya"]["bw_matmul"] == 18
+    assert plot.data["counts"]["mtp-lya"]["fw_matmul"] == 14
+    assert plot.data["counts"]["mpa-lya"]["bw_matmul"] == 18
     assert bytes(plot.image.value) != before

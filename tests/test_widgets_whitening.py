@@ -47,7 +47,9 @@ def test_mpa_whitened_variances_follow_the_pade_error(eps):
     lam = np.clip(np.linalg.eigvalsh(C), 0, None)
     e = pade_relative_error((lam + eps) / np.linalg.norm(A), 5)
     np.testing.assert_allclose(r["var_measured"], lam / ((lam + eps) * (1 + e) ** 2), atol=1e-9)
-    assert r["identity_error"] == pytest.approx(np.max(np.abs(lam / ((lam + eps) * (1 + e) ** 2) - lam / (lam + eps))), abs=1e-9)
+    assert r["identity_error"] == pytest.approx(
+        np.max(np.abs(lam / ((lam + eps) * (1 + e) ** 2) - lam / (lam + eps))), abs=1e-9
+    )
     assert r["a_min"] == pytest.approx(eps / np.linalg.norm(A), rel=1e-6)
 
 
@@ -96,3 +98,7 @@ def test_training_comparison(monkeypatch):
     fig, (ax1, ax2) = new_figure(9, 3.5, 1, 2)
     W.plot_training(ax1, ax2, results)
     assert len(ax1.lines) == 2 and len(ax2.patches) == 4
+    assert [line.get_label() for line in ax1.lines] == ["MPA-Lya", "SVD"]
+    assert {"mpa-lya", "mtp-lya", "ns", "svd", "eigh"} <= set(
+        W.TRAINING_METHODS
+    ) and "svd-taylor" not in W.TRAINING_METHODS

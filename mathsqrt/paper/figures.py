@@ -12,9 +12,13 @@ Two kinds of figures:
   Where a notebook widget module draws the same picture, its ``plot_*`` function is called, so the
   notebooks and ``figures/`` share one source of truth.
 - **From the benchmark** (Fig. 1c, 1d, 2a–c, Table 6, the headline figure, ...): read the CSV files
-  of ``python -m mathsqrt.paper.bench`` in ``--bench-dir`` (default ``results/bench``); a sweep whose CSV is
-  missing is run there first in ``--quick`` mode. Each such figure's subtitle names the machine,
-  the date and whether the run was ``--quick``. They change when the benchmark is rerun, by design.
+  of ``python -m mathsqrt.paper.bench`` in ``--bench-dir`` (default ``results/bench``). A missing
+  CSV is an error naming the command that writes it; ``--run-missing`` runs those sweeps instead, in
+  ``--quick`` mode. Each such figure's subtitle names the machine, the date and whether the run was
+  ``--quick``. They change when the benchmark is rerun, by design.
+
+Methods are named, coloured and labelled by the method table (:mod:`mathsqrt.methods`, through
+:mod:`mathsqrt.paper.plotting`); the paper's numbers come from :mod:`mathsqrt.paper.data`.
 
 References
 ----------
@@ -29,42 +33,65 @@ import io
 import json
 import sys
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .plotting import method_color, new_figure, style
+from . import data
+from .plotting import REFERENCE_COLORS, backward_style, configuration_style, forward_style, new_figure, style
 
 __all__ = ["GENERATORS", "BENCH_FIGURES", "FigureContext", "save_figure", "figure_to_svg", "generate", "main"]
 
 DEFAULT_OUT = Path("figures")
 DEFAULT_BENCH = Path("results") / "bench"
 
-# paper numbers (Tesla K40), ALGORITHMS §5
-PAPER_TABLE8 = {"MTP-Lya": {256: 4.88, 512: 5.43, 1024: 7.32}, "MPA-Lya": {256: 5.56, 512: 7.47, 1024: 11.28}, "NS": {256: 6.28, 512: 9.86, 1024: 12.69}}
-PAPER_TABLE6 = {5: (0.3541, 0.2049), 6: (0.0410, 0.0231), 7: (7e-4, 3.5e-4), 8: (3e-7, 7e-6), 9: (2e-7, 7e-6)}
-
 
 class FigureContext:
-    """What generators need: the benchmark folder, read (and filled by a quick run) on demand."""
+    """What generators need: the benchmark folder, read on demand.
 
-    def __init__(self, bench_dir: Path = DEFAULT_BENCH, *, run_missing: bool = True, progress: bool = False) -> None:
+    Parameters
+    ----------
+    bench_dir : Path
+        Folder of the benchmark's CSV files and ``metadata.json``.
+    run_missing : bool
+        Run a sweep whose CSV is missing (``--quick``) instead of raising. Off by default: a figure
+        never starts a benchmark unless asked to.
+    progress : bool
+        Progress bars for such runs.
+    """
+
+    def __init__(self, bench_dir: Path = DEFAULT_BENCH, *, run_missing: bool = False, progress: bool = False) -> None:
         self.bench_dir = Path(bench_dir)
         self.run_missing = run_missing
         self.progress = progress
         self._cache: Dict[str, List[dict]] = {}
 
     def bench(self, sweep: str) -> List[dict]:
-        """Rows of ``<bench_dir>/<sweep>.csv``, numbers parsed; runs ``--quick`` for that sweep if missing."""
+        """Rows of ``<bench_dir>/<sweep>.csv``, numbers parsed.
+
+        Raises
+        ------
+        FileNotFoundError
+            The CSV is missing (and ``run_missing`` is false); the message names the command that writes it.
+        """
         if sweep in self._cache:
             return self._cache[sweep]
         path = self.bench_dir / f"{sweep}.csv"
         if not path.exists():
             if not self.run_missing:
-                raise FileNotFoundError(f"{path} is missing; run `python -m mathsqrt.paper.bench --sweeps {sweep}` first")
+                raise FileNotFoundError(
+                    f"{path} is missing: run `python -m mathsqrt.paper.bench --sweeps {sweep} --out {self.bench_dir}` "
+                    "first (or pass --run-missing to python -m mathsqrt.paper.figures to run it --quick)"
+                )
             from .bench import BenchConfig, run
 
-            run(BenchConfig(quick=True, repeats=5, min_repeats=2, warmup=1, budget_s=0.2), [sweep], self.bench_dir, progress=self.progress, argv=["--quick", "--sweeps", sweep])
+            run(
+                BenchConfig(quick=True, repeats=5, min_repeats=2, warmup=1, budget_s=0.2),
+                [sweep],
+                self.bench_dir,
+                progress=self.progress,
+                argv=["--quick", "--sweeps", sweep],
+            )
         with open(path, newline="", encoding="utf-8") as fh:
             rows = [{k: _parse(v) for k, v in row.items()} for row in csv.DictReader(fh)]
         self._cache[sweep] = rows
@@ -81,7 +108,8 @@ class FigureContext:
         kind = "quick run" if run.get("quick", meta.get("quick")) else "default run"
         date = str(run.get("date_utc", meta.get("date_utc", "?")))[:10]
         threads = meta.get("torch_threads", "?")
-        return f"{meta.get('device_name', '?')}, {threads} threads, torch {meta.get('torch_version', '?')}; python -m mathsqrt.paper.bench ({kind}, {date})"
+        machine = f"{meta.get('device_name', '?')}, {threads} threads, torch {meta.get('torch_version', '?')}"
+        return f"{machine}; python -m mathsqrt.paper.bench ({kind}, {date})"
 
 
 def _parse(value: str):
@@ -97,25 +125,23 @@ def _parse(value: str):
     return value
 
 
-def _select(rows, **where) -> List[dict]:
-    return [r for r in rows if all(r.get(k) == v for k, v in where.items())]
-
-
-def _names(rows) -> List[str]:
-    out: List[str] = []
+def _series(rows) -> List[Tuple[str, str]]:
+    """``(label, method)`` of every series of benchmark rows, in order of first appearance."""
+    out: List[Tuple[str, str]] = []
     for r in rows:
-        if r["method"] not in out:
-            out.append(r["method"])
+        key = (r["label"], r["method"])
+        if key not in out:
+            out.append(key)
     return out
 
 
-def _color(name: str) -> str:
-    from .bench.methods import method_color as bench_color
-
-    return bench_color(name)
-
-
-_STYLE = {"eigh-exact": "--", "PI": ":"}
+def _line_style(method: str, label: str) -> Dict[str, str]:
+    """The table's style of ``method`` under ``label``; a variant (another label) is dotted."""
+    st = configuration_style(method)
+    if label != st["label"]:
+        st["linestyle"] = ":"
+    st["label"] = label
+    return st
 
 
 def _subtitle(fig, text: str) -> None:
@@ -153,7 +179,9 @@ def pade_poles(ctx: FigureContext):
     fig, axes = new_figure(10.5, 6.0, 2, 2)
     for ax, K in zip(np.ravel(axes), (3, 4, 5, 6)):
         plot_poles_zeros(ax, K)
-    fig.suptitle(r"Poles $z_j = \sec^2(j\pi/(2K+1)) > 1$ of Padé [K/K] of $\sqrt{1-z}$: none meets the spectrum $[0,1)$ of $Z$")
+    fig.suptitle(
+        r"Poles $z_j = \sec^2(j\pi/(2K+1)) > 1$ of Padé [K/K] of $\sqrt{1-z}$: none meets the spectrum $[0,1)$ of $Z$"
+    )
     return fig
 
 
@@ -171,37 +199,63 @@ def pade_denominator_minima(ctx: FigureContext):
         quoted = "–" if r["min_quoted"] is None else f"{r['min_quoted']:g}"
         wrong = "; ".join(f"q{k}: {p:g} → {e}" for k, p, e in r["mismatches"]) or "none"
         cells.append([str(r["K"]), f"{r['min_exact']}", f"{float(r['min_exact']):.10g}", quoted, wrong])
-    table = ax.table(cellText=cells, colLabels=["K", "exact min Q_K(1)", "decimal", "paper A.12", "misprinted q"], loc="center", cellLoc="center")
+    table = ax.table(
+        cellText=cells,
+        colLabels=["K", "exact min Q_K(1)", "decimal", "paper A.12", "misprinted q"],
+        loc="center",
+        cellLoc="center",
+    )
     table.auto_set_font_size(False)
     table.set_fontsize(8)
     table.scale(1.0, 1.6)
-    for (row, col), cell in table.get_celld().items():
+    for (_, col), cell in table.get_celld().items():
         cell.set_width([0.07, 0.2, 0.2, 0.15, 0.38][col])
-    ax.set_title("minimum of $Q_K$ on $[0,1]$ = $(2K+1)/4^K$ (exact, mathsqrt.coefficients)\n"
-                 "erratum: the paper's 0.0108672 (K = 5) comes from the misprint q5[3] = 0.54675 (exact 35/64)", fontsize=9)
+    K, k, printed, exact = data.PADE_ERRATUM
+    ax.set_title(
+        "minimum of $Q_K$ on $[0,1]$ = $(2K+1)/4^K$ (exact, mathsqrt.coefficients)\n"
+        f"erratum: the paper's {data.PADE_MINIMA[K]:g} (K = {K}) comes from the misprint "
+        f"q{K}[{k}] = {printed:g} (exact {exact})",
+        fontsize=9,
+    )
     fig.suptitle(r"$\det Q(Z) = \prod_i Q(z_i) > 0$: the MPA denominator is never singular")
     return fig
 
 
 def svd_gradient_explosion(ctx: FigureContext):
-    """Gradient of the eigh/SVD backwards as two eigenvalues merge (:func:`mathsqrt.paper.studies.degenerate.gradient_vs_gap`)."""
+    """Gradient of the eigh/SVD backwards as two eigenvalues merge.
+
+    From :func:`mathsqrt.paper.studies.degenerate.gradient_vs_gap`.
+    """
     from .studies.degenerate import gradient_vs_gap
 
-    gaps = tuple(10.0 ** -k for k in range(1, 9))
+    gaps = tuple(10.0**-k for k in range(1, 9))
     rows = gradient_vs_gap(gaps + (0.0,), n=64, seed=0)
     fig, axes = new_figure(11.0, 4.3, 1, 2)
-    methods = _names(rows)
-    labels = {"autograd": "eigh-autograd (Eq. 2)", "eigh": "eigh-exact", "lyapunov": "eigh + Lyapunov"}
-    colors = {"autograd": "svd", "eigh": "eigh", "lyapunov": "lyapunov"}
-    for name in methods:
-        color = method_color(colors.get(name, name))
+    names = list(dict.fromkeys(r["method"] for r in rows))
+    labels = {name: configuration_style(name)["label"] for name in names}
+    for name in names:
+        st = configuration_style(name)
         sel = [r for r in rows if r["method"] == name and r["dtype"] == "float64" and r["gap"] > 0]
-        axes[0].loglog([r["gap"] for r in sel], [r["max_factor"] for r in sel], "o-", color=color, label=labels.get(name, name))
+        axes[0].loglog(
+            [r["gap"] for r in sel],
+            [r["max_factor"] for r in sel],
+            marker=st["marker"],
+            ls="-",
+            color=st["color"],
+            label=labels[name],
+        )
         for dtype, ls in (("float32", "-"), ("float64", ":")):
             sel = [r for r in rows if r["method"] == name and r["dtype"] == dtype and r["gap"] > 0]
             ok = [r for r in sel if not r["nan"]]
-            axes[1].loglog([r["gap"] for r in ok], [max(r["error"], 1e-17) for r in ok], "o" + ls, ms=3, color=color,
-                           label=labels.get(name, name) if dtype == "float32" else None)
+            axes[1].loglog(
+                [r["gap"] for r in ok],
+                [max(r["error"], 1e-17) for r in ok],
+                marker=st["marker"],
+                ls=ls,
+                ms=3,
+                color=st["color"],
+                label=labels[name] if dtype == "float32" else None,
+            )
     axes[0].set_xlabel("relative gap between two eigenvalues")
     axes[0].set_ylabel(r"largest factor multiplying $U^T\,\partial l/\partial U$")
     axes[0].set_title(r"$K_{ij} = 1/(\lambda_i - \lambda_j)$ explodes; the remedies cap it")
@@ -214,9 +268,13 @@ def svd_gradient_explosion(ctx: FigureContext):
     axes[1].set_title("gradient error vs the exact (float64 eigenbasis)")
     axes[1].invert_xaxis()
     axes[1].legend(fontsize=7, ncol=2)
-    tie = sorted({labels.get(r["method"], r["method"]) + f" ({r['dtype']})" for r in rows if r["gap"] == 0 and r["nan"]})
-    _subtitle(fig, "64×64, rest of the spectrum of condition 10, loss <G, A^(1/2)> with random symmetric G (mathsqrt.paper.studies.degenerate). "
-              + ("NaN at an exact tie: " + ", ".join(tie) if tie else "No NaN at an exact tie."))
+    tie = sorted({labels[r["method"]] + f" ({r['dtype']})" for r in rows if r["gap"] == 0 and r["nan"]})
+    _subtitle(
+        fig,
+        "64×64, rest of the spectrum of condition 10, loss <G, A^(1/2)> with random symmetric G "
+        "(mathsqrt.paper.studies.degenerate). "
+        + ("NaN at an exact tie: " + ", ".join(tie) if tie else "No NaN at an exact tie."),
+    )
     fig.suptitle("The SVD gradient explosion (paper Sec. 1, Eq. 2) and the baselines that tame it")
     return fig
 
@@ -239,7 +297,9 @@ def fig1c_forward_error_vs_time(ctx: FigureContext):
             setting = int(str(r["degree"]).split("/")[0])
         elif r["forward"] == "ns":
             setting = r["iters"]
-        converted.append({"method": r["forward"], "setting": setting, "seconds": r["time_ms"] / 1e3, "error": r["rel_err"]})
+        converted.append(
+            {"method": r["forward"], "setting": setting, "seconds": r["time_ms"] / 1e3, "error": r["rel_err"]}
+        )
     plot_error_vs_time(ax, converted)
     ax.set_xlabel("forward time per batch (ms)")
     r0 = rows[0]
@@ -252,9 +312,18 @@ def fig1d_backward_time_vs_iterations(ctx: FigureContext):
     """Paper Fig. 1d: backward time vs iterations, Lyapunov solver vs NS iteration."""
     rows = ctx.bench("backward")
     fig, ax = new_figure(6.4, 4.2)
-    for family, label, color in (("lyapunov", "Lyapunov (matrix sign), 6 matmuls/iter", method_color("lyapunov")), ("ns", "NS (autograd through T iterations)", method_color("ns"))):
-        sel = [r for r in rows if r["family_name"] == family]
-        ax.plot([r["iterations"] for r in sel], [r["time_ms"] for r in sel], "o-", color=color, label=label)
+    for name in dict.fromkeys(r["method"] for r in rows):
+        st = configuration_style(name)
+        sel = [r for r in rows if r["method"] == name]
+        what = backward_style(sel[0]["backward"])["label"]
+        ax.plot(
+            [r["iterations"] for r in sel],
+            [r["time_ms"] for r in sel],
+            marker=st["marker"],
+            ls=st["linestyle"],
+            color=st["color"],
+            label=f"{st['label']}: backward {what}, T iterations",
+        )
     ax.set_xlabel("iterations")
     ax.set_ylabel("backward time (ms)")
     r0 = rows[0]
@@ -265,9 +334,9 @@ def fig1d_backward_time_vs_iterations(ctx: FigureContext):
 
 
 def _plot_time_vs(ax, rows: List[dict], x: str, *, logx: bool = True) -> None:
-    for name in _names(rows):
-        sel = [r for r in rows if r["method"] == name and r.get("time_ms") is not None]
-        ax.plot([r[x] for r in sel], [r["time_ms"] for r in sel], "o" + _STYLE.get(name, "-"), color=_color(name), label=name)
+    for label, name in _series(rows):
+        sel = [r for r in rows if r["label"] == label and r.get("time_ms") is not None]
+        ax.plot([r[x] for r in sel], [r["time_ms"] for r in sel], **_line_style(name, label))
     if logx:
         ax.set_xscale("log", base=2)
     ax.set_yscale("log")
@@ -296,9 +365,9 @@ def fig2b_time_vs_dimension(ctx: FigureContext):
     rows = ctx.bench("dimension")
     fig, ax = new_figure(6.8, 4.4)
     _plot_time_vs(ax, rows, "n")
-    for name, values in PAPER_TABLE8.items():
-        ax.plot(list(values), list(values.values()), "s", mfc="none", color=_color(name), ms=6)
-    ax.plot([], [], "s", mfc="none", color="#555555", label="paper, Tesla K40 (Table 8)")
+    for name, values in data.k40_by_dimension().items():
+        ax.plot(list(values), list(values.values()), "s", mfc="none", color=configuration_style(name)["color"], ms=6)
+    ax.plot([], [], "s", mfc="none", color=REFERENCE_COLORS["reference"], label="paper, Tesla K40 (Table 8)")
     ax.legend(ncol=2)
     ax.set_xlabel("matrix dimension n")
     ax.set_title("Fig. 2b — FP+BP time vs dimension (1×n×n)")
@@ -310,9 +379,9 @@ def fig2c_error_vs_dimension(ctx: FigureContext):
     """Paper Fig. 2c: forward error vs dimension (random covariances, batch 1)."""
     rows = ctx.bench("dimension")
     fig, ax = new_figure(6.8, 4.4)
-    for name in _names(rows):
-        sel = [r for r in rows if r["method"] == name and r.get("mae") is not None]
-        ax.plot([r["n"] for r in sel], [max(r["mae"], 1e-12) for r in sel], "o" + _STYLE.get(name, "-"), color=_color(name), label=name)
+    for label, name in _series(rows):
+        sel = [r for r in rows if r["label"] == label and r.get("mae") is not None]
+        ax.plot([r["n"] for r in sel], [max(r["mae"], 1e-12) for r in sel], **_line_style(name, label))
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.set_xlabel("matrix dimension n")
@@ -324,21 +393,49 @@ def fig2c_error_vs_dimension(ctx: FigureContext):
 
 
 def table6_lyapunov_residuals(ctx: FigureContext):
-    r"""Paper Table 6: :math:`\|B_k - I\|_F` and :math:`\|\tfrac12 C_k - X\|_F` vs iterations, both scalings, paper values."""
+    r"""Paper Table 6: :math:`\|B_k - I\|_F` and :math:`\|\tfrac12 C_k - X\|_F` vs iterations.
+
+    Both scalings, and the paper's values.
+    """
     rows = [r for r in ctx.bench("lyapunov") if r.get("iterations") is not None]
     fig, axes = new_figure(10.5, 4.0, 1, 2)
-    for ax, key, title, col in ((axes[0], "residual_B", r"$\|B_k - I\|_F$", 0), (axes[1], "residual_X", r"$\|\frac{1}{2} C_k - X\|_F$", 1)):
+    for ax, key, title, col in (
+        (axes[0], "residual_B", r"$\|B_k - I\|_F$", 0),
+        (axes[1], "residual_X", r"$\|\frac{1}{2} C_k - X\|_F$", 1),
+    ):
         for scale, ls in (("paper ||S||_F", "--"), ("package sqrt||A||_F", "-")):
             sel = [r for r in rows if r["scale"] == scale]
-            label = r"scale $c = \|S\|_F$ (paper)" if scale.startswith("paper") else r"scale $c = \sqrt{\|A\|_F}$ (mathsqrt)"
-            ax.semilogy([r["iterations"] for r in sel], [max(r[key], 1e-16) for r in sel], "o" + ls, color=method_color("lyapunov"), label=label)
-        ax.semilogy(list(PAPER_TABLE6), [v[col] for v in PAPER_TABLE6.values()], "s", mfc="none", color="#CC79A7", ms=7, label="paper Table 6 (values as printed)")
+            label = (
+                r"scale $c = \|S\|_F$ (paper)"
+                if scale.startswith("paper")
+                else r"scale $c = \sqrt{\|A\|_F}$ (mathsqrt)"
+            )
+            ax.semilogy(
+                [r["iterations"] for r in sel],
+                [max(r[key], 1e-16) for r in sel],
+                "o" + ls,
+                color=backward_style(data.LYAPUNOV)["color"],
+                label=label,
+            )
+        ax.semilogy(
+            list(data.TABLE6),
+            [v[col] for v in data.TABLE6.values()],
+            "s",
+            mfc="none",
+            color=REFERENCE_COLORS["paper"],
+            ms=7,
+            label="paper Table 6 (values as printed)",
+        )
         ax.set_xlabel("iterations k")
         ax.set_title(title)
         ax.legend()
     r0 = rows[0]
-    fig.suptitle(f"Table 6 — Lyapunov solver residuals (MPA [5/5] forward, {r0['batch']} random {r0['n']}×{r0['n']} covariances, {r0['dtype']}, "
-                 r"$\|G\|_F = 1$)", fontsize=10)
+    fig.suptitle(
+        f"Table 6 — Lyapunov solver residuals (MPA [5/5] forward, {r0['batch']} random "
+        f"{r0['n']}×{r0['n']} covariances, {r0['dtype']}, "
+        r"$\|G\|_F = 1$)",
+        fontsize=10,
+    )
     _subtitle(fig, ctx.source("lyapunov"))
     return fig
 
@@ -347,12 +444,24 @@ def accuracy_vs_condition(ctx: FigureContext):
     """Forward and gradient relative error vs condition number (random_spd 64×64), float32 and float64."""
     rows = ctx.bench("condition")
     fig, axes = new_figure(11.0, 4.4, 1, 2)
-    for ax, key, title in ((axes[0], "rel_err", "forward: relative error of $A^{1/2}$"), (axes[1], "grad_rel_err", r"backward: relative error of $\partial l/\partial A$")):
-        for name in _names(rows):
+    for ax, key, title in (
+        (axes[0], "rel_err", "forward: relative error of $A^{1/2}$"),
+        (axes[1], "grad_rel_err", r"backward: relative error of $\partial l/\partial A$"),
+    ):
+        for label, name in _series(rows):
+            st = _line_style(name, label)
             for dtype, ls in (("float32", "-"), ("float64", ":")):
-                sel = [r for r in rows if r["method"] == name and r["dtype"] == dtype and r.get(key) is not None]
+                sel = [r for r in rows if r["label"] == label and r["dtype"] == dtype and r.get(key) is not None]
                 if sel:
-                    ax.loglog([r["cond"] for r in sel], [max(r[key], 1e-17) for r in sel], "o" + ls, ms=3, color=_color(name), label=name if dtype == "float32" else None)
+                    ax.loglog(
+                        [r["cond"] for r in sel],
+                        [max(r[key], 1e-17) for r in sel],
+                        marker=st["marker"],
+                        ls=ls,
+                        ms=3,
+                        color=st["color"],
+                        label=label if dtype == "float32" else None,
+                    )
         ax.set_xlabel("condition number of A")
         ax.set_title(title)
     axes[0].plot([], [], "k-", label="float32")
@@ -367,21 +476,59 @@ def table12_matmul_counts(ctx: FigureContext):
     """Paper Tables 1–2, measured: matmuls of each forward and backward against the paper's formulas."""
     rows = ctx.bench("counts")
     fig, axes = new_figure(11.0, 4.2, 1, 2)
-    for fam, label, color in (("mtp", "MTP K", method_color("mtp")), ("mpa", "MPA [k/k], K = 2k+1", method_color("mpa")), ("ns", "NS T", method_color("ns"))):
-        sel = [r for r in rows if r["forward"] == fam and str(r["method"]).startswith(("MTP K", "MPA [", "NS T"))]
-        x = [(2 * int(str(r["degree"]).split("/")[0]) + 1) if fam == "mpa" else (r["degree"] if fam == "mtp" else r["iters"]) for r in sel]
-        axes[0].plot(x, [r["fw_matmul"] for r in sel], "o-", color=color, label=f"{label}: measured")
-        axes[0].plot(x, [r["paper_fw_matmul"] for r in sel], "s", mfc="none", color=color, ms=7, label=f"{label}: paper Table 1")
+    for fam in dict.fromkeys(r["forward"] for r in rows if r["vary"] in ("degree", "iters")):
+        sel = [r for r in rows if r["forward"] == fam and r["vary"] in ("degree", "iters")]
+        vary = sel[0]["vary"]
+        st = forward_style(fam)
+        if vary == "iters":
+            x, label = [r["iters"] for r in sel], f"{st['label']} T"
+        elif isinstance(sel[0]["degree"], str):  # a Padé [k/k]: matching degree K = 2k + 1
+            x, label = [2 * int(r["degree"].split("/")[0]) + 1 for r in sel], f"{st['label']} [k/k], K = 2k+1"
+        else:
+            x, label = [r["degree"] for r in sel], f"{st['label']} K"
+        axes[0].plot(
+            x, [r["fw_matmul"] for r in sel], marker=st["marker"], ls="-", color=st["color"], label=f"{label}: measured"
+        )
+        axes[0].plot(
+            x,
+            [r["paper_fw_matmul"] for r in sel],
+            "s",
+            mfc="none",
+            color=st["color"],
+            ms=7,
+            label=f"{label}: paper Table 1",
+        )
     axes[0].set_xlabel("degree K (MTP, MPA) or iterations T (NS)")
     axes[0].set_ylabel("forward matmuls")
     axes[0].set_title("forward (MPA adds 1 Cholesky solve)")
     axes[0].legend(fontsize=7)
-    lya = [r for r in rows if str(r["method"]).startswith("MPA-Lya k=")]
-    ns = [r for r in rows if str(r["method"]).startswith("NS T=")]
-    axes[1].plot([r["backward_iters"] for r in lya], [r["bw_matmul"] for r in lya], "o-", color=method_color("lyapunov"), label="Lyapunov: measured")
-    axes[1].plot([r["backward_iters"] for r in lya], [r["paper_bw_matmul"] for r in lya], "s", mfc="none", ms=7, color=method_color("lyapunov"), label="Lyapunov: paper 6T")
-    axes[1].plot([r["iters"] for r in ns], [r["bw_matmul"] for r in ns], "o-", color=method_color("ns"), label="NS via autograd: measured")
-    axes[1].plot([r["iters"] for r in ns], [r["paper_bw_matmul"] for r in ns], "s", mfc="none", ms=7, color=method_color("ns"), label="NS: paper 4 + 10T")
+    lya = [r for r in rows if r["vary"] == "backward_iters"]
+    ns = [r for r in rows if r["vary"] == "iters" and r["backward"] == "autograd"]
+    c_lya, c_ns = backward_style(data.LYAPUNOV)["color"], forward_style("ns")["color"]
+    axes[1].plot(
+        [r["backward_iters"] for r in lya], [r["bw_matmul"] for r in lya], "o-", color=c_lya, label="Lyapunov: measured"
+    )
+    axes[1].plot(
+        [r["backward_iters"] for r in lya],
+        [r["paper_bw_matmul"] for r in lya],
+        "s",
+        mfc="none",
+        ms=7,
+        color=c_lya,
+        label="Lyapunov: paper 6T",
+    )
+    axes[1].plot(
+        [r["iters"] for r in ns], [r["bw_matmul"] for r in ns], "o-", color=c_ns, label="NS via autograd: measured"
+    )
+    axes[1].plot(
+        [r["iters"] for r in ns],
+        [r["paper_bw_matmul"] for r in ns],
+        "s",
+        mfc="none",
+        ms=7,
+        color=c_ns,
+        label="NS: paper 4 + 10T",
+    )
     axes[1].set_xlabel("iterations T")
     axes[1].set_ylabel("backward matmuls")
     axes[1].set_title("backward (counted at the ATen dispatcher)")
@@ -396,18 +543,20 @@ def headline_speed_accuracy(ctx: FigureContext):
     batch = ctx.bench("batch")
     cond = ctx.bench("condition")
     fig, axes = new_figure(11.0, 4.3, 1, 2)
-    keep = ("MPA-Lya", "MTP-Lya", "NS", "eigh-autograd", "eigh-exact")
+    from .bench.methods import configurations
+
+    keep = {m.name for m in configurations(baselines=False)}
     _plot_time_vs(axes[0], [r for r in batch if r["method"] in keep], "batch")
     mm = {r["batch"]: r["matmul_ms"] for r in batch}
     axes[0].plot(list(mm), list(mm.values()), "k:", lw=1.0, label="one batched matmul")
     axes[0].legend(ncol=2)
     axes[0].set_xlabel("batch size (64×64 matrices)")
     axes[0].set_title("speed: FP+BP time")
-    keep2 = keep + ("MPA-Lya tol=1e-6",)
-    for name in [n for n in _names(cond) if n in keep2]:
-        sel = [r for r in cond if r["method"] == name and r["dtype"] == "float32" and r.get("grad_rel_err") is not None]
-        axes[1].loglog([r["cond"] for r in sel], [max(r["grad_rel_err"], 1e-9) for r in sel], "o" + (":" if "tol" in name else _STYLE.get(name, "-")),
-                       color=_color(name.split(" ")[0]), label=name)
+    for label, name in [s for s in _series(cond) if s[1] in keep]:
+        sel = [r for r in cond if r["label"] == label and r["dtype"] == "float32" and r.get("grad_rel_err") is not None]
+        axes[1].loglog(
+            [r["cond"] for r in sel], [max(r["grad_rel_err"], 1e-9) for r in sel], **_line_style(name, label)
+        )
     axes[1].set_xlabel("condition number of A (64×64, float32)")
     axes[1].set_ylabel("relative error of the gradient")
     axes[1].set_title("accuracy: gradient error vs conditioning")
@@ -474,7 +623,13 @@ def save_figure(fig, name: str, out: Path) -> List[Path]:
     return paths
 
 
-def generate(names: Optional[Sequence[str]] = None, *, out: Path = DEFAULT_OUT, ctx: Optional[FigureContext] = None, progress: bool = False) -> List[Path]:
+def generate(
+    names: Optional[Sequence[str]] = None,
+    *,
+    out: Path = DEFAULT_OUT,
+    ctx: Optional[FigureContext] = None,
+    progress: bool = False,
+) -> List[Path]:
     """Run the named generators (default all) and write their files; returns every path written."""
     ctx = ctx or FigureContext()
     names = list(GENERATORS) if names is None else list(names)
@@ -498,7 +653,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     matplotlib.use("Agg")
     p = argparse.ArgumentParser(prog="python -m mathsqrt.paper.figures", description="Regenerate figures/ (PNG + SVG).")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default figures)")
-    p.add_argument("--bench-dir", type=Path, default=DEFAULT_BENCH, help="benchmark CSV folder (default results/bench; missing sweeps are run --quick)")
+    p.add_argument("--bench-dir", type=Path, default=DEFAULT_BENCH, help="benchmark CSV folder (default results/bench)")
+    p.add_argument(
+        "--run-missing",
+        action="store_true",
+        help="run the benchmark sweeps whose CSV is missing (--quick) instead of failing",
+    )
     p.add_argument("--only", default=None, help="comma-separated figure names")
     p.add_argument("--list", action="store_true", help="list the figures and exit")
     args = p.parse_args(argv)
@@ -508,7 +668,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 0
     names = None if args.only is None else [s.strip() for s in args.only.split(",") if s.strip()]
     try:
-        paths = generate(names, out=args.out, ctx=FigureContext(args.bench_dir, progress=True), progress=True)
+        paths = generate(
+            names,
+            out=args.out,
+            ctx=FigureContext(args.bench_dir, run_missing=args.run_missing, progress=True),
+            progress=True,
+        )
     except (ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -1,4 +1,10 @@
-"""One plotting style for figures/ and the notebook widgets.
+"""One plotting style for figures/ and the notebook widgets, and the palette of the method table.
+
+Every colour, marker, line style and label of a method comes from :mod:`mathsqrt.methods`:
+:func:`configuration_style` for a configuration (``"mpa-lya"``, ``"svd"``, ...) or any other
+forward + backward pair (``"eigh/lyapunov"``, see :func:`pair_name`), :func:`forward_style` and
+:func:`backward_style` for a forward or backward method alone. Colours of things that are not
+methods (the exact solution, the paper's printed values) are in :data:`REFERENCE_COLORS`.
 
 Everything here is pyplot-free: figures are :class:`matplotlib.figure.Figure` objects rendered with
 the Agg canvas, so they work headless, in JupyterLab, in Colab and in tests alike.
@@ -8,9 +14,22 @@ from __future__ import annotations
 
 import contextlib
 import io
-from typing import Iterator, Tuple
+from typing import Dict, Iterator, Tuple
 
-__all__ = ["RC", "METHOD_COLORS", "method_color", "style", "new_figure", "figure_to_png"]
+from mathsqrt import methods
+
+__all__ = [
+    "RC",
+    "REFERENCE_COLORS",
+    "pair_name",
+    "configuration_style",
+    "configuration_label",
+    "forward_style",
+    "backward_style",
+    "style",
+    "new_figure",
+    "figure_to_png",
+]
 
 #: rcParams shared by every figure (fixed so that regenerated figures are byte-identical).
 RC = {
@@ -32,28 +51,91 @@ RC = {
     "path.simplify": False,
 }
 
-#: One colour per method, used everywhere (colour-blind friendly Okabe–Ito palette).
-METHOD_COLORS = {
-    "mpa": "#0072B2",
-    "mpa-lya": "#0072B2",
-    "mtp": "#009E73",
-    "mtp-lya": "#009E73",
-    "ns": "#D55E00",
-    "eigh": "#000000",
-    "svd": "#000000",
-    "svd-taylor": "#CC79A7",
-    "svd-pade": "#E69F00",
-    "svd-pi": "#56B4E9",
-    "pi": "#999999",
-    "autograd": "#7F7F7F",
-    "lyapunov": "#0072B2",
-    "exact": "#000000",
-}
+#: Colours of what is not a method: the exact solution, values printed in the paper, a reference kernel.
+REFERENCE_COLORS: Dict[str, str] = {"exact": "#000000", "paper": "#CC79A7", "reference": "#555555"}
+
+#: Separator of :func:`pair_name` for a forward + backward pair that is not a named configuration.
+PAIR_SEPARATOR = "/"
 
 
-def method_color(name: str) -> str:
-    """Colour of a method (case-insensitive); grey for an unknown name."""
-    return METHOD_COLORS.get(name.lower(), "#555555")
+def pair_name(forward: str, backward: str) -> str:
+    """The one name of a forward + backward pair: its configuration's, else ``"forward/backward"``.
+
+    Parameters
+    ----------
+    forward, backward : str
+        Keys of :data:`mathsqrt.methods.FORWARDS` and :data:`mathsqrt.methods.BACKWARDS`.
+
+    Returns
+    -------
+    str
+        The name of the configuration of :data:`mathsqrt.methods.CONFIGURATIONS` that pairs them
+        with no extra options (``("eigh", "autograd") -> "svd"``), or ``"eigh/lyapunov"``.
+
+    Raises
+    ------
+    ValueError
+        An unknown forward or backward name.
+    """
+    methods.forward_method(forward), methods.backward_method(backward)
+    for config in methods.CONFIGURATIONS.values():
+        if (config.method, config.backward) == (forward, backward) and not config.options:
+            return config.name
+    return f"{forward}{PAIR_SEPARATOR}{backward}"
+
+
+def _first_configuration(forward: str):
+    return next((c for c in methods.CONFIGURATIONS.values() if c.method == forward), None)
+
+
+def configuration_style(name: str) -> Dict[str, str]:
+    """Matplotlib keywords (``color``, ``marker``, ``linestyle``, ``label``) of a configuration or a pair.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`mathsqrt.methods.CONFIGURATIONS` (its :attr:`~mathsqrt.methods.Configuration.style`),
+        or ``"forward/backward"`` (:func:`pair_name`): the backward's colour, the forward's marker,
+        a dotted line and the label ``"MPA + eigh"``.
+
+    Returns
+    -------
+    dict of str to str
+
+    Raises
+    ------
+    ValueError
+        A name that is neither.
+    """
+    if name in methods.CONFIGURATIONS:
+        return dict(methods.CONFIGURATIONS[name].style)
+    forward, sep, backward = name.partition(PAIR_SEPARATOR)
+    if not sep:
+        methods.configuration(name)  # raises, listing the configurations
+    fwd, bwd = methods.forward_method(forward), methods.backward_method(backward)
+    return dict(
+        color=bwd.color, marker=forward_style(forward)["marker"], linestyle=":", label=f"{fwd.label} + {bwd.label}"
+    )
+
+
+def configuration_label(name: str) -> str:
+    """The display label of a configuration or pair (``"mpa-lya" -> "MPA-Lya"``); see :func:`configuration_style`."""
+    return configuration_style(name)["label"]
+
+
+def forward_style(name: str) -> Dict[str, str]:
+    """``color``, ``marker``, ``linestyle``, ``label`` of a forward method (``"mpa"``): its colour and label,
+    the marker and line of the first configuration built on it."""
+    fwd = methods.forward_method(name)
+    config = _first_configuration(name)
+    marker, linestyle = (config.marker, config.linestyle) if config is not None else ("o", "-")
+    return dict(color=fwd.color, marker=marker, linestyle=linestyle, label=fwd.label)
+
+
+def backward_style(name: str) -> Dict[str, str]:
+    """``color``, ``marker``, ``linestyle``, ``label`` of a backward method (``"lyapunov"``)."""
+    bwd = methods.backward_method(name)
+    return dict(color=bwd.color, marker="o", linestyle="-", label=bwd.label)
 
 
 @contextlib.contextmanager
@@ -65,7 +147,9 @@ def style() -> Iterator[None]:
         yield
 
 
-def new_figure(width: float = 6.4, height: float = 4.0, nrows: int = 1, ncols: int = 1, **subplot_kw) -> Tuple["object", "object"]:
+def new_figure(
+    width: float = 6.4, height: float = 4.0, nrows: int = 1, ncols: int = 1, **subplot_kw
+) -> Tuple["object", "object"]:
     """A pyplot-free constrained-layout figure and its axes (an array when ``nrows * ncols > 1``)."""
     from matplotlib.figure import Figure
 

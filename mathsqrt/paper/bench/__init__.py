@@ -3,8 +3,8 @@ r"""Speed and accuracy benchmark of the differentiable matrix square root: ``pyt
 Reproduces the numerical tests of Song, Sebe & Wang, "Fast Differentiable Matrix Square Root"
 (ICLR 2022), Sec. 4.1 and appendix A.7–A.9 (Fig. 1c, 1d, 2a–c; Tables 1, 2, 5, 6, 8), on the
 machine at hand, and writes one CSV per sweep plus ``metadata.json`` (see :mod:`.sweeps` for the
-sweeps, :mod:`.timing` for how time is measured, :mod:`mathsqrt.counting` for how operations are
-counted).
+sweeps, :mod:`mathsqrt.paper.timing` for how time is measured, :mod:`mathsqrt.counting` for how
+operations are counted, :mod:`.methods` for how the method table is read).
 
 Examples
 --------
@@ -12,10 +12,10 @@ Examples
 ``python -m mathsqrt.paper.bench --device cuda --out results/bench-gpu``.
 """
 
+from ..timing import EventTimer, WallTimer, make_timer, resolve_device, time_functions, time_round_robin
 from .cli import machine_metadata, main, run, write_csv
-from .methods import BenchMethod, discovered_backwards, main_methods, paper_methods
-from .sweeps import SWEEPS, BenchConfig, paper_counts, run_sweep
-from .timing import EventTimer, WallTimer, make_timer, resolve_device, time_round_robin
+from .methods import BenchMethod, combinations, configurations, is_baseline
+from .sweeps import SWEEPS, BenchConfig, run_sweep
 
 __all__ = [
     "main",
@@ -24,10 +24,9 @@ __all__ = [
     "SWEEPS",
     "BenchConfig",
     "BenchMethod",
-    "paper_methods",
-    "main_methods",
-    "discovered_backwards",
-    "paper_counts",
+    "configurations",
+    "combinations",
+    "is_baseline",
     "machine_metadata",
     "write_csv",
     "WallTimer",
@@ -35,4 +34,5 @@ __all__ = [
     "make_timer",
     "resolve_device",
     "time_round_robin",
+    "time_functions",
 ]

@@ -22,13 +22,19 @@ from typing import Dict, Iterable, List, Optional, Sequence
 
 import torch
 
-from .methods import discovered_backwards, main_methods
+from mathsqrt import methods
+
+from ..data import PROPOSED
+from ..plotting import configuration_label
+from ..timing import resolve_device
 from .sweeps import SWEEPS, BenchConfig, run_sweep
-from .timing import resolve_device
 
 __all__ = ["main", "run", "machine_metadata", "write_csv", "headline_markdown", "DEFAULT_OUT"]
 
 DEFAULT_OUT = Path("results") / "bench"
+
+#: The configuration every speed ratio of the headline table is relative to: the paper's own method.
+REFERENCE = methods.configuration(PROPOSED).name
 
 
 def _cpu_model() -> str:
@@ -61,7 +67,9 @@ def machine_metadata(cfg: BenchConfig, argv: Optional[Sequence[str]] = None) -> 
         "torch_interop_threads": torch.get_num_interop_threads(),
         "omp_num_threads_env": os.environ.get("OMP_NUM_THREADS"),
         "date_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "command_line": " ".join([Path(sys.executable).name, "-m", "mathsqrt.paper.bench", *(sys.argv[1:] if argv is None else argv)]),
+        "command_line": " ".join(
+            [Path(sys.executable).name, "-m", "mathsqrt.paper.bench", *(sys.argv[1:] if argv is None else argv)]
+        ),
         "quick": cfg.quick,
         "dtype": str(cfg.dtype).replace("torch.", ""),
         "repeats_max": cfg.repeats,
@@ -69,11 +77,15 @@ def machine_metadata(cfg: BenchConfig, argv: Optional[Sequence[str]] = None) -> 
         "warmup": cfg.warmup,
         "budget_s_per_point": cfg.budget_s,
         "seed": cfg.seed,
-        "statistic": "median of round-robin repeats after warm-up",
+        "statistic": "median of round-robin repeats after warm-up (time_ms), inter-quartile range (time_iqr_ms)",
         "timer": "CUDA events + synchronize" if dev.type == "cuda" else "time.perf_counter",
-        "backwards_discovered": discovered_backwards(),
-        "methods": [m.name for m in main_methods()],
-        "inputs": "random_covariance (X X^T / 2n, Gaussian X) unless family=spd (random_spd, log-spaced spectrum of given cond)",
+        "forwards": list(methods.FORWARDS),
+        "backwards": list(methods.BACKWARDS),
+        "configurations": {name: c.label for name, c in methods.CONFIGURATIONS.items()},
+        "inputs": (
+            "random_covariance (X X^T / 2n, Gaussian X) unless family=spd "
+            "(random_spd, log-spaced spectrum of given cond)"
+        ),
     }
     try:
         meta["load_average_start"] = os.getloadavg()
@@ -106,7 +118,10 @@ def write_csv(rows: List[dict], path: Path) -> None:
 
 
 def headline_markdown(rows: List[dict], meta: Dict[str, object]) -> str:
-    """Markdown tables of the ``headline`` sweep: FP+BP ms, speed ratios, and ratios to the floors."""
+    """Markdown tables of the ``headline`` sweep: FP+BP ms, speed ratios to :data:`REFERENCE`, ratios to the floors.
+
+    Rows are keyed by configuration name (``method``); columns show the table's labels.
+    """
     points = []
     for r in rows:
         key = (r["batch"], r["n"])
@@ -116,29 +131,51 @@ def headline_markdown(rows: List[dict], meta: Dict[str, object]) -> str:
     for r in rows:
         if r["method"] not in names:
             names.append(r["method"])
+    label = {name: configuration_label(name) for name in names}
+    others = [m for m in names if m != REFERENCE]
     at = {(r["batch"], r["n"], r["method"]): r for r in rows}
     lines = [
         f"FP+BP of `sqrtm` (float32), median ms; machine: {meta.get('device_name')} "
         f"({meta.get('torch_threads')} threads), torch {meta.get('torch_version')}, {meta.get('date_utc')}.",
         f"Command: `{meta.get('command_line')}`.",
         "",
-        "| input | " + " | ".join(names) + " | NS / MPA-Lya | eigh-autograd / MPA-Lya | eigh-exact / MPA-Lya |",
-        "|---|" + "---:|" * (len(names) + 3),
+        "| input | "
+        + " | ".join(label[m] for m in names)
+        + " | "
+        + " | ".join(f"{label[m]} / {label.get(REFERENCE, REFERENCE)}" for m in others)
+        + " |",
+        "|---|" + "---:|" * (len(names) + len(others)),
     ]
     for b, n in points:
         t = {m: float(at[(b, n, m)]["time_ms"]) for m in names if (b, n, m) in at}
-        mpa = t.get("MPA-Lya")
-        ratios = [f"{t[k] / mpa:.2f}×" if mpa and k in t else "" for k in ("NS", "eigh-autograd", "eigh-exact")]
-        lines.append(f"| {b}×{n}×{n} | " + " | ".join(f"{t[m]:.2f}" if m in t else "" for m in names) + " | " + " | ".join(ratios) + " |")
-    lines += ["", "Time / matmul floor ((forward + backward matmuls, counted) × one warm `torch.bmm` of the same shape), and / op floor (adds the counted Cholesky, solves, eigh):", "",
-              "| input | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
+        ref = t.get(REFERENCE)
+        ratios = [f"{t[k] / ref:.2f}×" if ref and k in t else "" for k in others]
+        lines.append(
+            f"| {b}×{n}×{n} | "
+            + " | ".join(f"{t[m]:.2f}" if m in t else "" for m in names)
+            + " | "
+            + " | ".join(ratios)
+            + " |"
+        )
+    lines += [
+        "",
+        "Time / matmul floor ((forward + backward matmuls, counted) × one warm `torch.bmm` of the same shape), "
+        "and / op floor (adds the counted Cholesky, solves, eigh):",
+        "",
+        "| input | " + " | ".join(label[m] for m in names) + " |",
+        "|---|" + "---:|" * len(names),
+    ]
     for b, n in points:
         cells = []
         for m in names:
             r = at.get((b, n, m))
-            cells.append(f"{float(r['ratio_to_matmul_floor']):.2f} / {float(r['ratio_to_op_floor']):.2f}" if r and r["ratio_to_matmul_floor"] != "" else "")
+            cells.append(
+                f"{float(r['ratio_to_matmul_floor']):.2f} / {float(r['ratio_to_op_floor']):.2f}"
+                if r and r["ratio_to_matmul_floor"] != ""
+                else ""
+            )
         lines.append(f"| {b}×{n}×{n} | " + " | ".join(cells) + " |")
-    counts = [f"{m}: {at[(points[0][0], points[0][1], m)]['fw_matmul']}+{at[(points[0][0], points[0][1], m)]['bw_matmul']}" for m in names]
+    counts = [f"{label[m]}: {at[points[0] + (m,)]['fw_matmul']}+{at[points[0] + (m,)]['bw_matmul']}" for m in names]
     lines += ["", "Matmuls counted (forward+backward): " + ", ".join(counts) + "."]
     return "\n".join(lines) + "\n"
 
@@ -153,7 +190,9 @@ def _progress_factory(enabled: bool):
     return progress
 
 
-def run(cfg: BenchConfig, sweeps: Iterable[str], out: Path, *, progress: bool = True, argv: Optional[Sequence[str]] = None) -> Dict[str, List[dict]]:
+def run(
+    cfg: BenchConfig, sweeps: Iterable[str], out: Path, *, progress: bool = True, argv: Optional[Sequence[str]] = None
+) -> Dict[str, List[dict]]:
     """Run the named sweeps, write their CSV files, ``metadata.json`` (and ``headline.md``) to ``out``."""
     sweeps = list(sweeps)
     for name in sweeps:
@@ -178,8 +217,12 @@ def run(cfg: BenchConfig, sweeps: Iterable[str], out: Path, *, progress: bool = 
     meta["sweep_seconds"] = seconds
     meta["busy"] = _busy(meta)
     if meta["busy"]:
-        print(f"warning: the machine was busy (load average {meta['load_average_start']} -> {meta['load_average_end']} on "
-              f"{meta['cpu_count']} CPUs): timings are noisy; rerun on an idle machine", file=sys.stderr)
+        print(
+            f"warning: the machine was busy (load average {meta['load_average_start']} -> "
+            f"{meta['load_average_end']} on "
+            f"{meta['cpu_count']} CPUs): timings are noisy; rerun on an idle machine",
+            file=sys.stderr,
+        )
     meta["files"] = [f"{name}.csv" for name in sweeps]
     previous = {}
     if (out / "metadata.json").exists():
@@ -200,7 +243,8 @@ def run(cfg: BenchConfig, sweeps: Iterable[str], out: Path, *, progress: bool = 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m mathsqrt.paper.bench",
-        description="Speed/accuracy benchmark of mathsqrt (Song, Sebe & Wang, ICLR 2022, Sec. 4.1): one CSV per sweep + metadata.json.",
+        description="Speed/accuracy benchmark of mathsqrt (Song, Sebe & Wang, ICLR 2022, Sec. 4.1): "
+        "one CSV per sweep + metadata.json.",
     )
     p.add_argument("--device", default="cpu", help="cpu or cuda[:k] (default cpu)")
     p.add_argument("--quick", action="store_true", help="tiny sizes and few repeats (CI, seconds)")
@@ -209,7 +253,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--repeats", type=int, default=None, help="maximum timed repeats per point (default 25, quick 5)")
     p.add_argument("--min-repeats", type=int, default=None, help="minimum timed repeats per point (default 3, quick 2)")
     p.add_argument("--warmup", type=int, default=None, help="untimed calls per method first (default 2, quick 1)")
-    p.add_argument("--budget", type=float, default=None, help="target seconds of timed repeats per point (default 3, quick 0.2)")
+    p.add_argument(
+        "--budget", type=float, default=None, help="target seconds of timed repeats per point (default 3, quick 0.2)"
+    )
     p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's choice)")
     p.add_argument("--dtype", default="float32", choices=["float32", "float64"], help="dtype of the timed inputs")
     p.add_argument("--seed", type=int, default=0)
@@ -221,7 +267,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of ``python -m mathsqrt.paper.bench``; returns the exit status."""
     args = _parser().parse_args(argv)
     try:
-        device = resolve_device(args.device)
+        resolve_device(args.device)
     except (ValueError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

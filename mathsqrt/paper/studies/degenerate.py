@@ -14,9 +14,12 @@ square root, :math:`s = \sqrt\lambda`). So the gradient itself does not explode;
 - and at a computed exact tie, :math:`\infty - \infty`: NaN.
 
 This module builds the matrices (:func:`near_degenerate_spd`, :func:`exact_tie_matrix`) and measures
-all of it per backward method and dtype (:func:`gradient_vs_gap`), against the exact gradient
-:math:`U[\hat G_{ij}/(s_i+s_j)]U^T` computed in float64 from the eigendecomposition of the very
-matrix that was differentiated. Run ``python -m mathsqrt.paper.studies.degenerate`` for the table.
+all of it for every backward of the method table that can follow the ``eigh`` forward, and each
+dtype (:func:`gradient_vs_gap`), against the exact gradient :math:`U[\hat G_{ij}/(s_i+s_j)]U^T`
+computed in float64 from the eigendecomposition of the very matrix that was differentiated
+(:func:`mathsqrt.testing.gradient_reference`). Rows name each pairing by its configuration
+(``"svd"`` is eigh + autograd, the paper's SVD; ``"eigh/lyapunov"`` a pair that is no
+configuration). Run ``python -m mathsqrt.paper.studies.degenerate`` for the table.
 
 References
 ----------
@@ -33,24 +36,30 @@ from typing import Dict, Iterable, List, Optional, Sequence, Union
 import torch
 
 from mathsqrt import baselines
+from mathsqrt import methods as method_table
 from mathsqrt.api import sqrtm
-from mathsqrt.backward import lyapunov_eigenbasis
-from mathsqrt.testing import spd_from_spectrum
+from mathsqrt.testing import gradient_reference, random_gradient, spd_from_spectrum
+
+from ..checks import check_int
+from ..plotting import pair_name
 
 __all__ = [
+    "FORWARD",
     "DEFAULT_METHODS",
     "near_degenerate_spectrum",
     "near_degenerate_spd",
     "exact_tie_matrix",
     "method_factor",
-    "reference_gradient",
     "gradient_vs_gap",
     "format_table",
     "main",
 ]
 
-#: Backward methods compared (all with the ``"eigh"`` forward).
-DEFAULT_METHODS = ("autograd", "svd-taylor", "svd-pade", "svd-pi", "lyapunov", "eigh")
+#: The forward of every pairing compared: the eigendecomposition, whose gradient Eq. (2) explodes.
+FORWARD = "eigh"
+
+#: The pairings compared: every backward of the table that can follow :data:`FORWARD`, by its one name.
+DEFAULT_METHODS = tuple(pair_name(f, b) for f, b in method_table.combinations() if f == FORWARD)
 
 DTypes = Union[torch.dtype, Sequence[torch.dtype]]
 
@@ -76,8 +85,7 @@ def near_degenerate_spectrum(n: int = 64, gap: float = 1e-3, *, cond: float = 10
     -------
     Tensor, shape ``(n,)``, float64
     """
-    if isinstance(n, bool) or not isinstance(n, int) or n < 3:
-        raise ValueError(f"n must be an int >= 3, got {n!r}")
+    n = check_int("n", n, 3)
     if not (gap >= 0 and math.isfinite(gap)):
         raise ValueError(f"gap must be a finite number >= 0, got {gap!r}")
     if not cond >= 1:
@@ -149,18 +157,20 @@ def exact_tie_matrix(n: int = 64, *, cond: float = 10.0, dtype: torch.dtype = to
     return near_degenerate_spd(n, 0.0, cond=cond, dtype=dtype, rotate=False)
 
 
-def method_factor(method: str, lam: torch.Tensor, *, inverse: bool = False, **options) -> torch.Tensor:
+def method_factor(backward: str, lam: torch.Tensor, *, inverse: bool = False, **options) -> torch.Tensor:
     r"""The pairwise factor a backward method multiplies by, for eigenvalues ``lam`` (ascending).
 
-    ``"autograd"``: :math:`K_{ij} = 1/(\lambda_i-\lambda_j)`; ``"svd-taylor"``, ``"svd-pade"``,
-    ``"svd-pi"``: :func:`~mathsqrt.baselines.taylor_factor`, :func:`~mathsqrt.baselines.pade_factor`,
-    :func:`~mathsqrt.baselines.pi_factor` (``options``: ``degree`` or ``iters``); ``"lyapunov"`` and
-    ``"eigh"``: the Lyapunov factor :math:`1/(s_i + s_j)` (for the inverse square root
-    :math:`1/(s_i s_j (s_i+s_j))`), which has no pole as a gap closes.
+    ``"autograd"`` (through ``eigh``): :math:`K_{ij} = 1/(\lambda_i-\lambda_j)`; ``"svd-taylor"``,
+    ``"svd-pade"``, ``"svd-pi"``: :func:`~mathsqrt.baselines.taylor_factor`,
+    :func:`~mathsqrt.baselines.pade_factor`, :func:`~mathsqrt.baselines.pi_factor` (``options``:
+    ``degree`` or ``iters``); any other backward solves the Lyapunov equation (paper Eq. (17)), whose
+    factor :math:`1/(s_i + s_j)` (for the inverse square root :math:`1/(s_i s_j (s_i+s_j))`) has no
+    pole as a gap closes.
 
     Parameters
     ----------
-    method : str
+    backward : str
+        A key of :data:`mathsqrt.methods.BACKWARDS`.
     lam : Tensor, shape ``(..., n)``
     inverse : bool
     **options
@@ -169,44 +179,39 @@ def method_factor(method: str, lam: torch.Tensor, *, inverse: bool = False, **op
     Returns
     -------
     Tensor, shape ``(..., n, n)``
+
+    Raises
+    ------
+    ValueError
+        A name that is not a backward of the table.
     """
-    if method == "autograd":
+    try:
+        method_table.backward_method(backward)
+    except ValueError:
+        raise ValueError(
+            f"no pairwise factor for method {backward!r}: not a backward of mathsqrt.methods.BACKWARDS"
+        ) from None
+    if backward == "autograd":
         return baselines.exact_factor(lam)
-    if method == "svd-taylor":
+    if backward == "svd-taylor":
         return baselines.taylor_factor(lam, **options)
-    if method == "svd-pade":
+    if backward == "svd-pade":
         return baselines.pade_factor(lam, **options)
-    if method == "svd-pi":
+    if backward == "svd-pi":
         return baselines.pi_factor(lam, **options)
-    if method in ("lyapunov", "eigh", "bartels-stewart"):
-        s = lam.clamp_min(0).sqrt()
-        denom = s.unsqueeze(-1) + s.unsqueeze(-2)
-        if inverse:
-            denom = denom * s.unsqueeze(-1) * s.unsqueeze(-2)
-        return 1.0 / denom
-    raise ValueError(f"no pairwise factor for method {method!r}")
+    s = lam.clamp_min(0).sqrt()
+    denom = s.unsqueeze(-1) + s.unsqueeze(-2)
+    if inverse:
+        denom = denom * s.unsqueeze(-1) * s.unsqueeze(-2)
+    return 1.0 / denom
 
 
-def reference_gradient(A: torch.Tensor, G: torch.Tensor) -> torch.Tensor:
-    r"""Exact :math:`\partial\langle G, A^{1/2}\rangle/\partial A` in float64, from the eigendecomposition.
-
-    :math:`X = U[\hat G_{ij}/(s_i+s_j)]U^T`, :math:`\hat G = U^T G U`, for the float64 copy of ``A``
-    (the matrix actually differentiated, after rounding to its dtype). Cross-checked against
-    ``scipy.linalg.solve_continuous_lyapunov`` in the tests.
-
-    Parameters
-    ----------
-    A : Tensor, shape ``(..., n, n)``
-        SPD.
-    G : Tensor, shape ``(..., n, n)``
-
-    Returns
-    -------
-    Tensor, shape ``(..., n, n)``, float64
-    """
-    A64 = A.detach().to(torch.float64)
-    lam, U = torch.linalg.eigh(A64)
-    return lyapunov_eigenbasis(U, lam.clamp_min(0).sqrt(), G.detach().to(torch.float64))
+def _backward_of(name: str) -> str:
+    """The backward of a pairing named by :func:`~mathsqrt.paper.plotting.pair_name` with the ``eigh`` forward."""
+    for f, b in method_table.combinations():
+        if f == FORWARD and pair_name(f, b) == name:
+            return b
+    raise ValueError(f"unknown method {name!r}; choose from {', '.join(DEFAULT_METHODS)}")
 
 
 def _min_relative_gap(lam: torch.Tensor) -> float:
@@ -228,7 +233,8 @@ def gradient_vs_gap(
 
     For every dtype and gap (``0`` means :func:`exact_tie_matrix`), the loss
     :math:`l = \langle G, A^{1/2}\rangle` with a fixed random symmetric :math:`G` (``seed``,
-    :math:`\|G\|_F = 1`) is differentiated with ``sqrtm(A, method="eigh", backward=method)``.
+    :math:`\|G\|_F = 1`) is differentiated with ``sqrtm(A, method="eigh", backward=...)`` for each
+    pairing of ``methods``.
 
     Parameters
     ----------
@@ -238,18 +244,20 @@ def gradient_vs_gap(
         Matrix size.
     dtype : torch.dtype or sequence of them
     methods : sequence of str
-        Backward names accepted by :func:`mathsqrt.sqrtm` (with ``method="eigh"``).
+        Names of pairings with the ``eigh`` forward (:data:`DEFAULT_METHODS`: ``"svd"``,
+        ``"svd-taylor"``, ``"eigh/lyapunov"``, ...).
     seed : int
         Seed of the rotation and of :math:`G`.
     cond : float
         Spread of the rest of the spectrum.
     options : dict, optional
-        ``{method: {"backward_iters": ...}}`` passed to :func:`mathsqrt.sqrtm`.
+        ``{method: {"backward_degree": ...}}``: keywords of :func:`mathsqrt.sqrtm` per pairing.
 
     Returns
     -------
     list of dict
-        Keys: ``method``, ``dtype`` (``"float32"``...), ``gap`` (requested), ``computed_gap`` (smallest
+        Keys: ``method`` (the pairing's name), ``backward``, ``dtype`` (``"float32"``...), ``gap``
+        (requested), ``computed_gap`` (smallest
         relative gap of the eigenvalues computed in ``dtype``), ``max_K`` (:math:`\max|K_{ij}|`, same for
         every method, ``inf`` at a tie), ``max_factor`` (largest pairwise factor the method multiplies
         by: :func:`method_factor` on the computed eigenvalues), ``grad_norm`` (Frobenius), ``error``
@@ -258,35 +266,43 @@ def gradient_vs_gap(
     """
     dtypes = [dtype] if isinstance(dtype, torch.dtype) else list(dtype)
     options = options or {}
-    g = torch.Generator().manual_seed(seed + 1)
-    G64 = torch.randn(n, n, dtype=torch.float64, generator=g)
-    G64 = G64 + G64.T
-    G64 = G64 / torch.linalg.matrix_norm(G64)
+    G64 = random_gradient(n, symmetric=True, seed=seed + 1)
+    backwards = {name: _backward_of(name) for name in methods}
     rows: List[dict] = []
     for dt in dtypes:
         G = G64.to(dt)
         for gap in gaps:
-            A = exact_tie_matrix(n, cond=cond, dtype=dt) if gap == 0 else near_degenerate_spd(n, gap, cond=cond, dtype=dt, seed=seed)
-            ref = reference_gradient(A, G)
+            A = (
+                exact_tie_matrix(n, cond=cond, dtype=dt)
+                if gap == 0
+                else near_degenerate_spd(n, gap, cond=cond, dtype=dt, seed=seed)
+            )
+            ref = gradient_reference(A, G)
             lam = torch.linalg.eigh(A).eigenvalues
             max_K = float(baselines.exact_factor(lam).abs().max())
-            for method in methods:
+            for method, backward in backwards.items():
                 opts = dict(options.get(method, {}))
                 Ar = A.clone().requires_grad_(True)
-                out = sqrtm(Ar, method="eigh", backward=method, **opts)
+                out = sqrtm(Ar, method=FORWARD, backward=backward, **opts)
                 (out * G).sum().backward()
                 X = Ar.grad
                 finite = bool(torch.isfinite(X).all())
-                err = float(torch.linalg.matrix_norm(X.to(torch.float64) - ref) / torch.linalg.matrix_norm(ref)) if finite else float("nan")
-                factor_opts = {}
-                if method in ("svd-taylor", "svd-pade") and "backward_iters" in opts:
-                    factor_opts["degree"] = opts["backward_iters"]
-                if method == "svd-pi" and "backward_iters" in opts:
-                    factor_opts["iters"] = opts["backward_iters"]
-                factor = method_factor(method, lam, **factor_opts)
+                err = (
+                    float(torch.linalg.matrix_norm(X.to(torch.float64) - ref) / torch.linalg.matrix_norm(ref))
+                    if finite
+                    else float("nan")
+                )
+                # the baseline factors take the same parameters as the backward functions
+                factor_opts = {
+                    o.param: opts[o.keyword]
+                    for o in method_table.backward_method(backward).options
+                    if o.keyword in opts
+                }
+                factor = method_factor(backward, lam, **factor_opts)
                 rows.append(
                     {
                         "method": method,
+                        "backward": backward,
                         "dtype": str(dt).replace("torch.", ""),
                         "gap": float(gap),
                         "computed_gap": _min_relative_gap(lam),
@@ -302,19 +318,25 @@ def gradient_vs_gap(
 
 def format_table(rows: Sequence[dict]) -> str:
     """Plain-text table of :func:`gradient_vs_gap` rows (one line per row)."""
-    head = f"{'dtype':8} {'gap':>7} {'computed':>9} {'max|K|':>9} {'method':11} {'max factor':>10} {'|grad|':>9} {'rel. error':>10}  NaN"
+    w = max([len("method")] + [len(r["method"]) for r in rows])
+    head = (
+        f"{'dtype':8} {'gap':>7} {'computed':>9} {'max|K|':>9} {'method':{w}} "
+        f"{'max factor':>10} {'|grad|':>9} {'rel. error':>10}  NaN"
+    )
     lines = [head, "-" * len(head)]
     for r in rows:
         lines.append(
-            f"{r['dtype']:8} {r['gap']:7.0e} {r['computed_gap']:9.2e} {r['max_K']:9.2e} {r['method']:11} "
+            f"{r['dtype']:8} {r['gap']:7.0e} {r['computed_gap']:9.2e} {r['max_K']:9.2e} {r['method']:{w}} "
             f"{r['max_factor']:10.2e} {r['grad_norm']:9.3e} {r['error']:10.2e}  {'yes' if r['nan'] else 'no'}"
         )
     return "\n".join(lines)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> str:
-    """``python -m mathsqrt.paper.studies.degenerate [--n 64] [--gaps 1e-1 1e-3 1e-6 0] [--seed 0]``: print the table."""
-    parser = argparse.ArgumentParser(prog="python -m mathsqrt.paper.studies.degenerate", description=__doc__.split("\n")[0])
+    """Print the table: ``python -m mathsqrt.paper.studies.degenerate [--n 64] [--gaps 1e-1 1e-3 0] [--seed 0]``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m mathsqrt.paper.studies.degenerate", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--n", type=int, default=64)
     parser.add_argument("--gaps", type=float, nargs="+", default=[1e-1, 1e-3, 1e-6, 0.0])
     parser.add_argument("--seed", type=int, default=0)

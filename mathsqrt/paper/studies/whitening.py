@@ -19,20 +19,12 @@ Results go to ``<out>/results.csv`` (one row per method and epoch) and ``<out>/r
 The data (1797 grey 8×8 digits, ``sklearn.datasets.load_digits``) ship with scikit-learn; nothing
 is downloaded.
 
-Methods (names as in the paper's tables)
-----------------------------------------
-``mpa-lya``
-    MPA [5/5] forward, 8-iteration Lyapunov backward (the paper's method).
-``mtp-lya``
-    MTP degree 11 forward, Lyapunov backward.
-``ns``
-    Newton–Schulz, 5 iterations, differentiated through the iteration.
-``eigh``
-    Eigendecomposition forward, exact Lyapunov gradient in the eigenbasis.
-``svd``
-    Eigendecomposition differentiated by autograd (paper Eq. (2), the unstabilised SVD gradient).
-``svd-taylor``, ``svd-pi``, ``svd-pade``
-    The stabilised SVD baselines of :mod:`mathsqrt.baselines` (when it provides them).
+Methods
+-------
+Every configuration of the method table (:data:`mathsqrt.methods.CONFIGURATIONS`) whose forward is a
+square root, under its one name: ``mpa-lya`` (the paper's method), ``mtp-lya``, ``ns``, ``svd``
+(eigh differentiated by autograd, paper Eq. (2)), ``eigh`` (the exact eigenbasis backward) and the
+stabilised SVD baselines ``svd-taylor``, ``svd-pade``, ``svd-pi``.
 
 References
 ----------
@@ -48,7 +40,6 @@ import json
 import math
 import os
 import platform
-import statistics
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -57,12 +48,14 @@ from typing import Dict, List, Optional, Sequence
 import torch
 from torch import nn
 
-from mathsqrt.nn import BASELINE_METHODS, ZCAWhitening
+from mathsqrt import methods as method_table
+from mathsqrt.nn import ZCAWhitening
+
+from ..timing import TimingResult
 
 __all__ = [
     "METHODS",
     "DEFAULT_METHODS",
-    "available_methods",
     "Digits",
     "load_digits_data",
     "SqrtTimer",
@@ -76,38 +69,20 @@ __all__ = [
     "main",
 ]
 
-#: Square-root layer configuration of each named method (keywords of :class:`ZCAWhitening`).
+#: Square-root layer of each configuration whose forward is a square root (keywords of :class:`ZCAWhitening`).
 METHODS: Dict[str, dict] = {
-    "mpa-lya": dict(method="mpa", backward="lyapunov"),
-    "mtp-lya": dict(method="mtp", backward="lyapunov"),
-    "ns": dict(method="ns", backward="autograd"),
-    "eigh": dict(method="eigh", backward="eigh"),
-    "svd": dict(method="eigh", backward="autograd"),
-    "svd-taylor": dict(method="svd-taylor"),
-    "svd-pi": dict(method="svd-pi"),
-    "svd-pade": dict(method="svd-pade"),
+    name: config.kwargs()
+    for name, config in method_table.CONFIGURATIONS.items()
+    if method_table.forward_method(config.method).root
 }
 
-#: Methods run by default (the baselines only when :mod:`mathsqrt.baselines` provides them).
-DEFAULT_METHODS = ("mpa-lya", "mtp-lya", "ns", "eigh", "svd", "svd-taylor", "svd-pi", "svd-pade")
+#: Methods run by default: all of :data:`METHODS`, in table order.
+DEFAULT_METHODS = tuple(METHODS)
 
 #: Default settings: a few minutes on 2 CPU cores for all default methods.
 DEFAULTS = dict(epochs=6, batch_size=64, lr=0.05, width=16, eps=1e-5, seed=0)
 #: ``--quick``: one short epoch on a subset (seconds).
 QUICK = dict(epochs=1, n_train=192, n_val=96)
-
-
-def _method_works(name: str) -> bool:
-    try:
-        ZCAWhitening(2, **METHODS[name])
-    except (ValueError, TypeError):
-        return False
-    return True
-
-
-def available_methods(names: Sequence[str] = DEFAULT_METHODS) -> List[str]:
-    """The names of ``names`` that can run here (the SVD baselines need :mod:`mathsqrt.baselines`)."""
-    return [n for n in names if n in METHODS and (METHODS[n]["method"] not in BASELINE_METHODS or _method_works(n))]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -125,7 +100,9 @@ class Digits:
     y_val: torch.Tensor
 
 
-def load_digits_data(*, seed: int = 0, val_fraction: float = 0.2, n_train: Optional[int] = None, n_val: Optional[int] = None) -> Digits:
+def load_digits_data(
+    *, seed: int = 0, val_fraction: float = 0.2, n_train: Optional[int] = None, n_val: Optional[int] = None
+) -> Digits:
     """scikit-learn's 8×8 digits (shipped, not downloaded), split with a fixed seed.
 
     Parameters
@@ -249,15 +226,15 @@ class MethodResult:
     Attributes
     ----------
     name : str
-        Method name (a key of :data:`METHODS`).
+        Configuration name (a key of :data:`METHODS`).
     val_accuracy, train_loss, epoch_seconds : list of float
         Per epoch.
     sqrt_forward_ms, sqrt_backward_ms, sqrt_ms : float
-        Median time of the square root per training step (forward, backward, both), milliseconds.
-        The median, not the mean, so that a step slowed down by another process on a shared
-        machine does not move the figure.
-    sqrt_ms_mean : float
-        Mean of forward + backward per step, milliseconds.
+        Median time of the square root per training step (forward, backward, both), milliseconds:
+        the statistic of every timing of :mod:`mathsqrt.paper` (:class:`mathsqrt.paper.timing.TimingResult`),
+        so that a step slowed down by another process on a shared machine does not move the figure.
+    sqrt_ms_iqr : float
+        Its spread: the inter-quartile range of forward + backward per step, milliseconds.
     wall_seconds : float
         Total time of training and evaluation.
     steps : int
@@ -274,7 +251,7 @@ class MethodResult:
     sqrt_forward_ms: float = float("nan")
     sqrt_backward_ms: float = float("nan")
     sqrt_ms: float = float("nan")
-    sqrt_ms_mean: float = float("nan")
+    sqrt_ms_iqr: float = float("nan")
     wall_seconds: float = 0.0
     steps: int = 0
     error: Optional[str] = None
@@ -374,11 +351,10 @@ def train_method(
     result.wall_seconds = time.perf_counter() - start
     fw, bw = timer.forward_times, timer.backward_times
     if fw and len(fw) == len(bw):
-        both = [f + b for f, b in zip(fw, bw)]
-        result.sqrt_forward_ms = 1000 * statistics.median(fw)
-        result.sqrt_backward_ms = 1000 * statistics.median(bw)
-        result.sqrt_ms = 1000 * statistics.median(both)
-        result.sqrt_ms_mean = 1000 * statistics.fmean(both)
+        both = TimingResult([1000 * (f + b) for f, b in zip(fw, bw)])
+        result.sqrt_forward_ms = TimingResult([1000 * f for f in fw]).median
+        result.sqrt_backward_ms = TimingResult([1000 * b for b in bw]).median
+        result.sqrt_ms, result.sqrt_ms_iqr = both.median, both.iqr
     return result
 
 
@@ -389,7 +365,9 @@ def train_method(
 
 def format_table(results: Sequence[MethodResult]) -> str:
     """A plain-text table: method, sqrt ms/step (FP, BP, FP+BP; medians), wall time, validation accuracy."""
-    header = f"{'method':<11} {'sqrt FP ms':>10} {'sqrt BP ms':>10} {'FP+BP ms':>9} {'wall s':>7} {'val acc':>8}  per epoch"
+    header = (
+        f"{'method':<11} {'sqrt FP ms':>10} {'sqrt BP ms':>10} {'FP+BP ms':>9} {'wall s':>7} {'val acc':>8}  per epoch"
+    )
     lines = ["square-root layer: median ms per training step; val acc: last epoch", header, "-" * len(header)]
     for r in results:
         epochs = " ".join(f"{a:.3f}" for a in r.val_accuracy)
@@ -414,7 +392,7 @@ def save_results(results: Sequence[MethodResult], out: str, config: dict) -> Dic
         "sqrt_forward_ms_per_step",
         "sqrt_backward_ms_per_step",
         "sqrt_ms_per_step",
-        "sqrt_ms_per_step_mean",
+        "sqrt_ms_per_step_iqr",
         "wall_seconds",
     ]
     with open(csv_path, "w", newline="") as fh:
@@ -432,7 +410,7 @@ def save_results(results: Sequence[MethodResult], out: str, config: dict) -> Dic
                         sqrt_forward_ms_per_step=f"{r.sqrt_forward_ms:.5f}",
                         sqrt_backward_ms_per_step=f"{r.sqrt_backward_ms:.5f}",
                         sqrt_ms_per_step=f"{r.sqrt_ms:.5f}",
-                        sqrt_ms_per_step_mean=f"{r.sqrt_ms_mean:.5f}",
+                        sqrt_ms_per_step_iqr=f"{r.sqrt_ms_iqr:.5f}",
                         wall_seconds=f"{r.wall_seconds:.4f}",
                     )
                 )
@@ -453,6 +431,7 @@ def save_results(results: Sequence[MethodResult], out: str, config: dict) -> Dic
             r.name: {
                 **{k: (_clean(v) if not isinstance(v, list) else v) for k, v in asdict(r).items() if k != "name"},
                 "final_val_accuracy": _clean(r.final_accuracy),
+                "label": method_table.CONFIGURATIONS[r.name].label,
                 **METHODS[r.name],
             }
             for r in results
@@ -479,7 +458,7 @@ def run(
     Parameters
     ----------
     methods : sequence of str, optional
-        Keys of :data:`METHODS` (default: :data:`DEFAULT_METHODS` that are available).
+        Keys of :data:`METHODS` (default: :data:`DEFAULT_METHODS`).
     epochs : int, optional
         Default 6, or 1 with ``quick``.
     seed : int
@@ -496,13 +475,10 @@ def run(
         ``batch_size``, ``lr``, ``width``, ``eps`` of :func:`train_method`.
     """
     if methods is None:
-        methods = available_methods()
+        methods = DEFAULT_METHODS
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise ValueError(f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(METHODS)}")
-    missing = [m for m in methods if m not in available_methods([m])]
-    if missing:
-        raise ValueError(f"method(s) {', '.join(missing)} need mathsqrt.baselines, which does not provide them")
     if threads is not None:
         torch.set_num_threads(int(threads))
     if epochs is None:
@@ -511,8 +487,17 @@ def run(
     results = [train_method(m, data, epochs=epochs, seed=seed, progress=progress, **train_options) for m in methods]
     print(format_table(results))
     if out is not None:
-        config = dict(DEFAULTS, **train_options, epochs=epochs, seed=seed, quick=quick, methods=list(methods),
-                      n_train=len(data.y_train), n_val=len(data.y_val), threads=torch.get_num_threads())
+        config = dict(
+            DEFAULTS,
+            **train_options,
+            epochs=epochs,
+            seed=seed,
+            quick=quick,
+            methods=list(methods),
+            n_train=len(data.y_train),
+            n_val=len(data.y_val),
+            threads=torch.get_num_threads(),
+        )
         paths = save_results(results, out, config)
         print(f"saved {paths['csv']} and {paths['json']}")
     return results
@@ -524,8 +509,10 @@ def _parse(argv: Optional[Sequence[str]]) -> argparse.Namespace:
         description="Train a small conv net with a ZCA whitening layer on scikit-learn's digits, once per "
         "square-root method; report the square-root layer's time and the validation accuracy.",
     )
-    p.add_argument("--methods", default=None, help=f"comma-separated, from: {', '.join(METHODS)} (default: every available one)")
-    p.add_argument("--epochs", type=int, default=None, help=f"epochs per method (default {DEFAULTS['epochs']}, 1 with --quick)")
+    p.add_argument("--methods", default=None, help=f"comma-separated, from: {', '.join(METHODS)} (default: all)")
+    p.add_argument(
+        "--epochs", type=int, default=None, help=f"epochs per method (default {DEFAULTS['epochs']}, 1 with --quick)"
+    )
     p.add_argument("--seed", type=int, default=DEFAULTS["seed"], help="seed of split, weights and batches (default 0)")
     p.add_argument("--quick", action="store_true", help="one short epoch on a subset (seconds)")
     p.add_argument("--out", default="results/whitening", help="output folder (default results/whitening)")

@@ -17,13 +17,13 @@ FAST_ENV = "MATHSQRT_FAST"
 REPOSITORY = "https://github.com/mathsqrt/mathsqrt"
 
 #: The first code cell of every notebook: installs the package, only on Google Colab.
-COLAB_CELL = f'''# On Google Colab, install mathsqrt from its repository; elsewhere (JupyterLab, `make lab`) this does nothing.
+COLAB_CELL = f"""# On Google Colab, install mathsqrt from its repository; elsewhere (JupyterLab, `make lab`) this does nothing.
 import sys
 
 if "google.colab" in sys.modules:
     import subprocess
 
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "mathsqrt[notebooks] @ git+{REPOSITORY}"], check=True)'''
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "mathsqrt[notebooks] @ git+{REPOSITORY}"], check=True)"""  # noqa: E501
 
 
 def fast_mode() -> bool:
@@ -73,7 +73,9 @@ class InteractivePlot:
     extension beyond core ipywidgets, and lets tests compare the image bytes.
     """
 
-    def __init__(self, controls: Dict[str, "object"], draw: Callable, *, figsize=(7.0, 4.0), title: Optional[str] = None):
+    def __init__(
+        self, controls: Dict[str, "object"], draw: Callable, *, figsize=(7.0, 4.0), title: Optional[str] = None
+    ):
         import ipywidgets as widgets
 
         self.controls = dict(controls)

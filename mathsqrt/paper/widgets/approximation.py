@@ -29,7 +29,6 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 import numpy as np
 
 from mathsqrt.coefficients import (
-    PAPER_Q5,
     evaluate,
     pade_coefficients,
     pade_denominator_minimum,
@@ -39,12 +38,13 @@ from mathsqrt.coefficients import (
     taylor_coefficients,
     taylor_error_at_one,
 )
-from ..plotting import method_color
+
+from ..checks import check_int
+from ..data import PADE_MINIMA, PADE_Q
+from ..plotting import REFERENCE_COLORS, forward_style
 from ._common import InteractivePlot, pick
 
 __all__ = [
-    "PAPER_Q",
-    "PAPER_MINIMA",
     "compute_approximations",
     "compute_relative_errors",
     "taylor_relative_error",
@@ -66,31 +66,11 @@ __all__ = [
     "interactive_poles",
 ]
 
-#: Denominator coefficients ``q`` as printed in [1]_, appendix A.12 (Eq. 31), paper convention
-#: :math:`Q = 1 - \sum_k q_k z^k`. Transcribed as printed, typo included (``q5[3]``).
-PAPER_Q: Dict[int, Tuple[float, ...]] = {
-    3: (1.25, -0.375, 0.015625),
-    4: (1.75, -0.9375, 0.15625, -0.00390625),
-    5: PAPER_Q5,
-    6: (2.75, -2.8125, 1.3125, -0.2734375, 0.0205078125, -0.000244140625),
-}
-
-#: The minima of :math:`Q_K` on ``[0, 1]`` quoted in [1]_, appendix A.12 (Eq. 33).
-PAPER_MINIMA: Dict[int, float] = {3: 0.109375, 4: 0.03515625, 5: 0.0108672, 6: 0.003173828125}
-
-_TAYLOR = method_color("mtp")
-_PADE = method_color("mpa")
-_EXACT = method_color("exact")
-_PAPER = "#CC79A7"
+_TAYLOR = forward_style("mtp")["color"]
+_PADE = forward_style("mpa")["color"]
+_EXACT = REFERENCE_COLORS["exact"]
+_PAPER = REFERENCE_COLORS["paper"]
 _DPS = 60
-
-
-def _check_K(K: int, minimum: int = 1) -> int:
-    if isinstance(K, bool) or not isinstance(K, (int, np.integer)):
-        raise TypeError(f"K must be an int, got {type(K).__name__}")
-    if K < minimum:
-        raise ValueError(f"K must be >= {minimum}, got {K}")
-    return int(K)
 
 
 def compute_approximations(K: int, z: np.ndarray) -> Dict[str, np.ndarray]:
@@ -109,7 +89,7 @@ def compute_approximations(K: int, z: np.ndarray) -> Dict[str, np.ndarray]:
         ``z``, ``exact``, ``taylor``, ``pade`` (float64 arrays shaped like ``z``) and
         ``taylor_degree``.
     """
-    K = _check_K(K)
+    K = check_int("K", K, 1)
     z = np.asarray(z, dtype=float)
     if np.any(z > 1):
         raise ValueError("z must be <= 1 (the square root is real there)")
@@ -161,7 +141,7 @@ def taylor_relative_error(a, K: int) -> np.ndarray:
     -------
     ndarray, float64, shaped like ``a``
     """
-    K = _check_K(K, 0)
+    K = check_int("K", K, 0)
     a = np.asarray(a, dtype=float)
     if np.any(a <= 0) or np.any(a > 1):
         raise ValueError("a must lie in (0, 1]")
@@ -186,7 +166,7 @@ def compute_relative_errors(K: int, a: np.ndarray) -> Dict[str, np.ndarray]:
         ``pade_formula``: :func:`~mathsqrt.coefficients.pade_relative_error` (closed form);
         ``taylor_at_one``: the Taylor error at :math:`a = 0`.
     """
-    K = _check_K(K)
+    K = check_int("K", K, 1)
     a = np.asarray(a, dtype=float)
     if np.any(a <= 0) or np.any(a > 1):
         raise ValueError("a must lie in (0, 1]")
@@ -212,7 +192,7 @@ def compute_error_vs_degree(a: float, degrees: Iterable[int] = range(1, 21)) -> 
     """
     if not 0 < a <= 1:
         raise ValueError(f"a must lie in (0, 1], got {a}")
-    Ks = np.array([_check_K(int(K)) for K in degrees])
+    Ks = np.array([check_int("K", int(K), 1) for K in degrees])
     taylor = [_mp_relative_errors("taylor", 2 * int(K), (float(a),))[0] for K in Ks]
     pade = [_mp_relative_errors("pade", int(K), (float(a),))[0] for K in Ks]
     return {
@@ -241,7 +221,7 @@ def compute_series_terms(z: float, K: int = 40) -> Dict[str, np.ndarray]:
     :math:`\sqrt{1-z}`; what hurts is the *slow*, algebraic decay :math:`|c_k| \sim k^{-3/2}/(2\sqrt\pi)`
     as :math:`z \to 1`.
     """
-    K = _check_K(K, 0)
+    K = check_int("K", K, 0)
     if not -1 <= z <= 1:
         raise ValueError(f"z must lie in [-1, 1], got {z}")
     c = np.array([float(x) for x in taylor_coefficients(K)])
@@ -281,7 +261,7 @@ def compute_poles_zeros(K: int) -> Dict[str, np.ndarray]:
     and interlaced along the branch cut :math:`[1, \infty)` of :math:`\sqrt{1-z}` — never in the
     spectrum :math:`[0, 1)` of :math:`Z` ([1]_, appendix A.11).
     """
-    K = _check_K(K)
+    K = check_int("K", K, 1)
     N = 2 * K + 1
     j = np.arange(1, K + 1)
     return {
@@ -302,7 +282,7 @@ def compute_denominator(K: int, x: Optional[np.ndarray] = None, *, paper: bool =
     x : array_like, optional
         Where to evaluate (default 401 points on ``[0, 1]``).
     paper : bool
-        Use the coefficients printed in the paper (:data:`PAPER_Q`, ``K`` in 3..6) instead of the
+        Use the coefficients printed in the paper (:data:`mathsqrt.paper.data.PADE_Q`, ``K`` in 3..6) instead of the
         exact ones.
 
     Returns
@@ -312,18 +292,24 @@ def compute_denominator(K: int, x: Optional[np.ndarray] = None, *, paper: bool =
         converted exactly), ``min_x`` and ``min_value`` (exact ``Fraction`` when the minimum is at
         an end point or a rational critical point, else float).
     """
-    K = _check_K(K)
+    K = check_int("K", K, 1)
     x = np.linspace(0.0, 1.0, 401) if x is None else np.asarray(x, dtype=float)
     if paper:
-        if K not in PAPER_Q:
-            raise ValueError(f"the paper prints Q only for K in {sorted(PAPER_Q)}, got {K}")
-        coeffs = (Fraction(1),) + tuple(-Fraction(str(q)) for q in PAPER_Q[K])
+        if K not in PADE_Q:
+            raise ValueError(f"the paper prints Q only for K in {sorted(PADE_Q)}, got {K}")
+        coeffs = (Fraction(1),) + tuple(-Fraction(str(q)) for q in PADE_Q[K])
         z_min, v_min = _minimum_on_unit_interval(coeffs)
     else:
         coeffs = pade_coefficients(K)[1]
         m = pade_denominator_minimum(K)
         z_min, v_min = m.z, m.value
-    return {"x": x, "Q": evaluate([float(c) for c in coeffs], x), "coefficients": coeffs, "min_x": z_min, "min_value": v_min}
+    return {
+        "x": x,
+        "Q": evaluate([float(c) for c in coeffs], x),
+        "coefficients": coeffs,
+        "min_x": z_min,
+        "min_value": v_min,
+    }
 
 
 @lru_cache(maxsize=None)
@@ -360,9 +346,9 @@ def compute_denominator_table(degrees: Sequence[int] = (3, 4, 5, 6)) -> List[Dic
     """
     rows = []
     for K in degrees:
-        K = _check_K(K)
+        K = check_int("K", K, 1)
         q_exact = paper_convention(pade_coefficients(K)[1])
-        q_paper = PAPER_Q.get(K)
+        q_paper = PADE_Q.get(K)
         mismatches = []
         if q_paper is not None:
             for k, (printed, exact) in enumerate(zip(q_paper, q_exact), start=1):
@@ -378,8 +364,10 @@ def compute_denominator_table(degrees: Sequence[int] = (3, 4, 5, 6)) -> List[Dic
                 "min_x": m.z,
                 "min_exact": m.value,
                 "closed_form": Fraction(2 * K + 1, 4**K),
-                "min_quoted": PAPER_MINIMA.get(K),
-                "min_of_printed": compute_denominator(K, np.array([1.0]), paper=True)["min_value"] if q_paper is not None else None,
+                "min_quoted": PADE_MINIMA.get(K),
+                "min_of_printed": compute_denominator(K, np.array([1.0]), paper=True)["min_value"]
+                if q_paper is not None
+                else None,
             }
         )
     return rows
@@ -388,7 +376,8 @@ def compute_denominator_table(degrees: Sequence[int] = (3, 4, 5, 6)) -> List[Dic
 def format_denominator_table(rows: Sequence[Dict[str, object]]) -> str:
     """A Markdown table of :func:`compute_denominator_table` (display with ``IPython.display.Markdown``)."""
     lines = [
-        "| K | exact min of $Q_K$ on [0,1] | at $x$ | $(2K+1)/4^K$ | quoted in paper (A.12) | min with printed $q$ | printed $q$ that differ from exact |",
+        "| K | exact min of $Q_K$ on [0,1] | at $x$ | $(2K+1)/4^K$ | quoted in paper (A.12) "
+        "| min with printed $q$ | printed $q$ that differ from exact |",
         "|---|---|---|---|---|---|---|",
     ]
     for r in rows:
@@ -401,7 +390,8 @@ def format_denominator_table(rows: Sequence[Dict[str, object]]) -> str:
         else:
             diff = "none"
         lines.append(
-            f"| {r['K']} | {r['min_exact']} = {float(r['min_exact']):.10g} | {r['min_x']} | {r['closed_form']} | {quoted} | {printed} | {diff} |"
+            f"| {r['K']} | {r['min_exact']} = {float(r['min_exact']):.10g} | {r['min_x']} | {r['closed_form']} "
+            f"| {quoted} | {printed} | {diff} |"
         )
     return "\n".join(lines)
 
@@ -424,7 +414,7 @@ def compute_det_q(A: np.ndarray, K: int = 5) -> Dict[str, float]:
         ``min_eig`` (smallest eigenvalue of :math:`Q(Z)`), ``lower_bound`` :math:`Q_K(1)` and
         ``cond`` (2-norm condition number of :math:`Q(Z)`, at most :math:`1/Q_K(1) = 4^K/(2K+1)`).
     """
-    K = _check_K(K)
+    K = check_int("K", K, 1)
     A = np.asarray(A, dtype=float)
     n = A.shape[-1]
     Z = np.eye(n) - A / np.linalg.norm(A)
@@ -498,9 +488,13 @@ def plot_relative_errors(ax, K: int, *, a_min: float = 1e-6, num: int = 61) -> D
     a = np.logspace(math.log10(a_min), 0, num)
     d = compute_relative_errors(K, a)
     floor = 1e-40
-    ax.loglog(a, np.clip(np.abs(d["taylor"]), floor, None), "o", ms=3, color=_TAYLOR, label=f"Taylor {2 * K} (measured)")
+    ax.loglog(
+        a, np.clip(np.abs(d["taylor"]), floor, None), "o", ms=3, color=_TAYLOR, label=f"Taylor {2 * K} (measured)"
+    )
     ax.loglog(a, np.clip(np.abs(d["pade"]), floor, None), "o", ms=3, color=_PADE, label=f"Padé [{K}/{K}] (measured)")
-    ax.loglog(a, np.clip(np.abs(d["pade_formula"]), floor, None), "-", color=_PADE, lw=1.0, label=r"Padé: $2r^N/(1-r^N)$")
+    ax.loglog(
+        a, np.clip(np.abs(d["pade_formula"]), floor, None), "-", color=_PADE, lw=1.0, label=r"Padé: $2r^N/(1-r^N)$"
+    )
     ax.axhline(np.finfo(np.float64).eps, color="#999999", lw=0.8, ls=":", label="float64 rounding")
     ax.set_ylim(1e-20, 1e4)
     ax.set_xlabel(r"$a = 1 - z = \lambda/\|A\|_F$")
@@ -511,11 +505,22 @@ def plot_relative_errors(ax, K: int, *, a_min: float = 1e-6, num: int = 61) -> D
 
 
 def plot_error_vs_degree(ax, a: float, degrees: Iterable[int] = range(1, 21)) -> Dict[str, np.ndarray]:
-    r"""Relative error at ``a`` against the degree ``K``: Taylor ``2K`` and Padé ``[K/K]`` measured, Padé formula, Taylor at ``a = 0``."""
+    r"""Relative error at ``a`` against the degree ``K``.
+
+    Taylor ``2K`` and Padé ``[K/K]`` measured, the Padé formula, and Taylor at ``a = 0``.
+    """
     d = compute_error_vs_degree(a, degrees)
     floor = 1e-60
-    ax.semilogy(d["K"], np.clip(np.abs(d["taylor"]), floor, None), "o-", color=_TAYLOR, label=f"Taylor $2K$ at $a = {a:.3g}$")
-    ax.semilogy(d["K"], np.clip(np.abs(d["pade"]), floor, None), "o", color=_PADE, label=f"Padé $[K/K]$ at $a = {a:.3g}$ (measured)")
+    ax.semilogy(
+        d["K"], np.clip(np.abs(d["taylor"]), floor, None), "o-", color=_TAYLOR, label=f"Taylor $2K$ at $a = {a:.3g}$"
+    )
+    ax.semilogy(
+        d["K"],
+        np.clip(np.abs(d["pade"]), floor, None),
+        "o",
+        color=_PADE,
+        label=f"Padé $[K/K]$ at $a = {a:.3g}$ (measured)",
+    )
     ax.semilogy(d["K"], np.clip(np.abs(d["pade_formula"]), floor, None), "-", color=_PADE, lw=1.0, label="Padé formula")
     ax.semilogy(d["K"], d["taylor_at_one"], "--", color=_TAYLOR, lw=1.0, label="Taylor $2K$: absolute error at $a = 0$")
     ax.axhline(np.finfo(np.float64).eps, color="#999999", lw=0.8, ls=":", label="float64 rounding")
@@ -532,7 +537,9 @@ def plot_error_vs_degree(ax, a: float, degrees: Iterable[int] = range(1, 21)) ->
 def plot_series_terms(ax, z: float, K: int = 40) -> Dict[str, np.ndarray]:
     r"""Magnitudes :math:`|c_k z^k|` of the Taylor terms and the error of the partial sums against ``k``."""
     d = compute_series_terms(z, K)
-    ax.semilogy(d["k"][1:], np.clip(np.abs(d["terms"][1:]), 1e-300, None), "o", ms=3, color=_TAYLOR, label=r"$|c_k z^k|$")
+    ax.semilogy(
+        d["k"][1:], np.clip(np.abs(d["terms"][1:]), 1e-300, None), "o", ms=3, color=_TAYLOR, label=r"$|c_k z^k|$"
+    )
     ax.semilogy(d["k"], np.clip(np.abs(d["error"]), 1e-300, None), "-", color=_EXACT, label="error of partial sum")
     ax.set_xlabel("$k$")
     ax.set_title(f"Taylor terms at $z = {z:.6g}$")
@@ -550,11 +557,21 @@ def plot_poles_zeros(ax, K: int) -> Dict[str, np.ndarray]:
     d = compute_poles_zeros(K)
     right = max(10.0, 2 * float(np.max(d["poles"].real)))
     ax.axvspan(0.05, 1.0, color="#DDDDDD", alpha=0.5, lw=0, label="spectrum of $Z$: $[0, 1)$")
-    ax.plot([1.0, right], [0, 0], color="#999999", lw=5, alpha=0.5, solid_capstyle="butt", label=r"branch cut of $\sqrt{1-z}$")
+    ax.plot(
+        [1.0, right],
+        [0, 0],
+        color="#999999",
+        lw=5,
+        alpha=0.5,
+        solid_capstyle="butt",
+        label=r"branch cut of $\sqrt{1-z}$",
+    )
     for x in d["poles_formula"]:
         ax.axvline(x, color=_PADE, lw=0.6, alpha=0.5)
     ax.plot(d["poles"].real, d["poles"].imag, "x", color=_PADE, ms=9, mew=2, label=r"poles: roots of $Q$")
-    ax.plot(d["zeros"].real, d["zeros"].imag, "o", mfc="none", color=_TAYLOR, ms=8, mew=1.5, label=r"zeros: roots of $P$")
+    ax.plot(
+        d["zeros"].real, d["zeros"].imag, "o", mfc="none", color=_TAYLOR, ms=8, mew=1.5, label=r"zeros: roots of $P$"
+    )
     ax.set_xscale("log")
     ax.set_xlim(0.05, right)
     ax.set_ylim(-1, 1)
@@ -566,15 +583,24 @@ def plot_poles_zeros(ax, K: int) -> Dict[str, np.ndarray]:
 
 
 def plot_denominator(ax, K: int, *, show_paper: bool = True) -> Dict[str, object]:
-    r"""The denominator :math:`Q_K(x)` on ``[0, 1]`` (log scale) with its minimum; for ``K`` in 3..6 also the printed polynomial."""
+    r"""The denominator :math:`Q_K(x)` on ``[0, 1]`` (log scale) with its minimum.
+
+    For ``K`` in 3..6 also the polynomial printed in the paper.
+    """
     d = compute_denominator(K)
     ax.semilogy(d["x"], d["Q"], color=_PADE, label=rf"$Q_{{{K}}}(x)$, exact")
-    ax.semilogy([float(d["min_x"])], [float(d["min_value"])], "o", color=_PADE, label=f"min = {d['min_value']} = {float(d['min_value']):.7g}")
+    ax.semilogy(
+        [float(d["min_x"])],
+        [float(d["min_value"])],
+        "o",
+        color=_PADE,
+        label=f"min = {d['min_value']} = {float(d['min_value']):.7g}",
+    )
     out = {"exact": d}
-    if show_paper and K in PAPER_Q:
+    if show_paper and K in PADE_Q:
         pd_ = compute_denominator(K, paper=True)
         ax.semilogy(pd_["x"], pd_["Q"], ls="--", color=_PAPER, label="printed $q$ (A.12)")
-        quoted = PAPER_MINIMA[K]
+        quoted = PADE_MINIMA[K]
         ax.semilogy([1.0], [quoted], "+", color=_PAPER, ms=12, mew=2, label=f"quoted min = {quoted:g}")
         out["paper"] = pd_
     ax.set_xlabel("$x$ (an eigenvalue of $Z$)")
@@ -617,7 +643,9 @@ def interactive_error_vs_degree(*, a: float = 1e-2) -> InteractivePlot:
     import ipywidgets as widgets
 
     controls = {
-        "a": widgets.FloatLogSlider(value=a, base=10, min=-6, max=0, step=0.25, description="a = λ/‖A‖", continuous_update=False)
+        "a": widgets.FloatLogSlider(
+            value=a, base=10, min=-6, max=0, step=0.25, description="a = λ/‖A‖", continuous_update=False
+        )
     }
     degrees = range(1, pick(21, 13))
 
@@ -650,4 +678,6 @@ def interactive_poles(*, K: int = 5) -> InteractivePlot:
         out.update({"min_value": q["min_value"], "min_x": q["min_x"], "K": K})
         return out
 
-    return InteractivePlot(controls, draw, figsize=(10.0, 4.2), title="where the Padé approximant could break: poles and det Q")
+    return InteractivePlot(
+        controls, draw, figsize=(10.0, 4.2), title="where the Padé approximant could break: poles and det Q"
+    )

@@ -27,19 +27,23 @@ from __future__ import annotations
 
 import contextlib
 import math
-import time
 from functools import lru_cache
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from mathsqrt import methods
 from mathsqrt.coefficients import pade_relative_error
-from ..plotting import method_color
+
+from ..checks import check_int
+from ..data import FIG1C_SETTINGS as PAPER_FIG1C_SETTINGS
+from ..plotting import REFERENCE_COLORS, forward_style
+from ..timing import time_functions
 from ._common import InteractivePlot, pick
 from .approximation import taylor_relative_error
 
 __all__ = [
-    "METHOD_LABELS",
+    "FIG1C_SETTINGS",
     "mtp_degree_for",
     "compute_test_matrix",
     "ns_relative_error",
@@ -52,18 +56,19 @@ __all__ = [
     "interactive_forward",
 ]
 
-METHOD_LABELS = {"mpa": "MPA", "mtp": "MTP", "ns": "NS", "eigh": "eigh"}
-
-#: Settings swept for the error-versus-time plot, after the paper's Fig. 1(c): NS 3–7 iterations,
-#: MTP degrees 6–18, MPA ``[m/m]`` with ``m = 3..9`` (which matches the series to degree 6–18);
-#: every other value, to keep a live sweep short.
-FIG1C_SETTINGS = {"ns": (3, 5, 7), "mtp": (6, 10, 14, 18), "mpa": (3, 5, 7, 9)}
+#: Settings swept for the error-versus-time plot: every other setting of the paper's Fig. 1(c)
+#: (:data:`mathsqrt.paper.data.FIG1C_SETTINGS`: MTP degrees 6–18, MPA ``[m/m]`` with ``m = 3..9``,
+#: NS 3–7 iterations), to keep a live sweep short.
+FIG1C_SETTINGS = {forward: values[::2] for forward, values in PAPER_FIG1C_SETTINGS.items()}
 
 _DPS = 60
 
 
 def mtp_degree_for(K: int) -> int:
-    r"""The MTP degree ``2K + 1`` the paper pairs with MPA ``[K/K]`` ([1]_, Sec. 3.1.2: :math:`M = N = (K_{\mathrm{MTP}} - 1)/2`)."""
+    r"""The MTP degree ``2K + 1`` the paper pairs with MPA ``[K/K]``.
+
+    [1]_, Sec. 3.1.2: :math:`M = N = (K_{\mathrm{MTP}} - 1)/2`.
+    """
     return 2 * int(K) + 1
 
 
@@ -116,8 +121,7 @@ def ns_relative_error(a, iters: int) -> np.ndarray:
     -------
     ndarray, float64, shaped like ``a``
     """
-    if isinstance(iters, bool) or not isinstance(iters, (int, np.integer)) or iters < 1:
-        raise ValueError(f"iters must be an int >= 1, got {iters!r}")
+    iters = check_int("iters", iters, 1)
     a = np.asarray(a, dtype=float)
     if np.any(a <= 0) or np.any(a > 1):
         raise ValueError("a must lie in (0, 1]")
@@ -125,7 +129,10 @@ def ns_relative_error(a, iters: int) -> np.ndarray:
 
 
 def method_relative_error(method: str, a, setting: int) -> np.ndarray:
-    """Exact per-eigenvalue relative error of ``method`` (``"mpa"``: ``[K/K]``, ``"mtp"``: degree, ``"ns"``: iterations)."""
+    """Exact per-eigenvalue relative error of ``method``.
+
+    ``setting`` is ``K`` of ``[K/K]`` for ``"mpa"``, the degree for ``"mtp"``, the iterations for ``"ns"``.
+    """
     if method == "mpa":
         return np.asarray(pade_relative_error(np.asarray(a, dtype=float), int(setting)), dtype=float)
     if method == "mtp":
@@ -136,20 +143,19 @@ def method_relative_error(method: str, a, setting: int) -> np.ndarray:
 
 
 def _sqrtm(A, method: str, setting: Optional[int]):
+    """``sqrtm(A, method=method)`` with ``setting`` as the forward's one option (its degree or iterations)."""
     import torch
 
     import mathsqrt
 
-    kwargs = {}
-    if method in ("mpa", "mtp"):
-        kwargs["degree"] = int(setting)
-    elif method == "ns":
-        kwargs["iters"] = int(setting)
+    kwargs = {} if setting is None else {o.keyword: int(setting) for o in methods.forward_method(method).options}
     with torch.no_grad():
         return mathsqrt.sqrtm(A, method=method, **kwargs)
 
 
-def compute_eigen_errors(n: int, cond: float, degree: int = 5, iters: int = 5, *, seed: int = 0, num: int = 200) -> Dict[str, object]:
+def compute_eigen_errors(
+    n: int, cond: float, degree: int = 5, iters: int = 5, *, seed: int = 0, num: int = 200
+) -> Dict[str, object]:
     r"""Measured per-eigenvalue relative errors of the four methods, and the exact formulas.
 
     For one random SPD matrix :math:`A = U \Lambda U^T` (float64), each method's square root
@@ -222,21 +228,22 @@ def _matrices(n: int, cond: float, batch: tuple, seed: int):
 
 
 @lru_cache(maxsize=512)
-def _timed(n: int, cond: float, batch: int, repeats: int, method: str, setting: Optional[int], seed: int) -> Tuple[float, float]:
+def _timed(
+    n: int, cond: float, batch: int, repeats: int, method: str, setting: Optional[int], seed: int
+) -> Tuple[float, float]:
     import torch
 
-    A, lam, U = _matrices(n, cond, (batch,), seed)
-    lam, U = torch.from_numpy(lam), torch.from_numpy(U)
+    from mathsqrt.testing import sqrtm_reference
+
+    A, _, _ = _matrices(n, cond, (batch,), seed)
+    exact = sqrtm_reference(A)
     with _one_thread():
-        exact = (U * lam.sqrt().unsqueeze(-2)) @ U.mT
-        _sqrtm(A, method, setting)  # warm-up
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            S = _sqrtm(A, method, setting)
-            times.append(time.perf_counter() - start)
+        res = time_functions(
+            {"sqrtm": lambda: _sqrtm(A, method, setting)}, max_repeats=repeats, min_repeats=1, budget_s=float("inf")
+        )["sqrtm"]
+        S = _sqrtm(A, method, setting)
     err = torch.linalg.matrix_norm(S - exact) / torch.linalg.matrix_norm(exact)
-    return float(np.min(times)), float(err.mean())
+    return res.median / 1e3, float(err.mean())
 
 
 def default_batch(n: int) -> int:
@@ -255,10 +262,11 @@ def compute_error_vs_time(
 ) -> List[Dict[str, object]]:
     r"""Forward error and wall time of each method and setting on a batch of random SPD matrices.
 
-    The paper's Fig. 1(c), measured live on this machine: for every setting the shortest wall time of
-    ``repeats`` calls (the least disturbed by other processes), on one thread of :func:`mathsqrt.sqrtm` (after one warm-up, ``torch.no_grad``) on a batch of
-    ``batch`` matrices ``n×n`` (float64), and the mean relative Frobenius error
-    :math:`\|S - A^{1/2}\|_F/\|A^{1/2}\|_F` against a numpy eigendecomposition. (The paper reports
+    The paper's Fig. 1(c), measured live on this machine: for every setting the median wall time of
+    ``repeats`` calls (:func:`mathsqrt.paper.timing.time_functions`, the statistic of the benchmark and
+    of ``figures/``) of :func:`mathsqrt.sqrtm` on one thread (after one warm-up, ``torch.no_grad``) on
+    a batch of ``batch`` matrices ``n×n`` (float64), and the mean relative Frobenius error
+    :math:`\|S - A^{1/2}\|_F/\|A^{1/2}\|_F` against :func:`mathsqrt.testing.sqrtm_reference`. (The paper reports
     the mean absolute error; the relative error does not depend on the scale of ``A``.) Results are
     cached per setting, so moving another slider does not re-time.
 
@@ -283,22 +291,50 @@ def compute_error_vs_time(
     rows = []
     for method, values in list(settings.items()) + [("eigh", (None,))]:
         for s in values:
-            seconds, err = _timed(int(n), float(cond), batch, int(repeats), method, None if s is None else int(s), int(seed))
+            seconds, err = _timed(
+                int(n), float(cond), batch, int(repeats), method, None if s is None else int(s), int(seed)
+            )
             rows.append({"method": method, "setting": s, "seconds": seconds, "error": err})
     return rows
 
 
 def plot_eigen_errors(ax, result: Dict[str, object]) -> None:
-    """Measured per-eigenvalue |relative error| (markers) and the exact formulas (lines) against ``a``, log–log."""
+    """Measured per-eigenvalue ``|relative error|`` (markers) and the exact formulas (lines) against ``a``, log–log."""
     floor = 1e-24  # room below the rounding level for the legend
     s = result["settings"]
-    labels = {"mpa": f"MPA [{s['mpa']}/{s['mpa']}]", "mtp": f"MTP degree {s['mtp']}", "ns": f"NS {s['ns']} iterations", "eigh": "eigh"}
+    labels = {
+        "mpa": f"MPA [{s['mpa']}/{s['mpa']}]",
+        "mtp": f"MTP degree {s['mtp']}",
+        "ns": f"NS {s['ns']} iterations",
+        "eigh": "eigh",
+    }
     for method in ("mtp", "ns", "mpa"):
-        color = method_color(method)
+        color = forward_style(method)["color"]
         ax.loglog(result["grid"], np.clip(np.abs(result["curves"][method]), floor, None), "-", lw=1.2, color=color)
-        ax.loglog(result["a"], np.clip(np.abs(result["measured"][method]), floor, None), "o", ms=3.5, color=color, label=labels[method])
-    ax.loglog(result["a"], np.clip(np.abs(result["measured"]["eigh"]), floor, None), "s", ms=2.5, color=method_color("eigh"), label="eigh")
-    ax.loglog(result["a"], result["rounding"], ":", color="#999999", lw=1.0, label=r"rounding $n\epsilon\sqrt{1/a}$")
+        ax.loglog(
+            result["a"],
+            np.clip(np.abs(result["measured"][method]), floor, None),
+            "o",
+            ms=3.5,
+            color=color,
+            label=labels[method],
+        )
+    ax.loglog(
+        result["a"],
+        np.clip(np.abs(result["measured"]["eigh"]), floor, None),
+        "s",
+        ms=2.5,
+        color=forward_style("eigh")["color"],
+        label="eigh",
+    )
+    ax.loglog(
+        result["a"],
+        result["rounding"],
+        ":",
+        color=REFERENCE_COLORS["reference"],
+        lw=1.0,
+        label=r"rounding $n\epsilon\sqrt{1/a}$",
+    )
     ax.set_ylim(floor, 10)
     ax.set_xlabel(r"normalised eigenvalue $a = \lambda/\|A\|_F$")
     ax.set_ylabel("|relative error| on the eigenvalue")
@@ -318,16 +354,24 @@ def plot_error_vs_time(ax, rows: List[Dict[str, object]], *, highlight: Optional
         t = np.array([r["seconds"] for r in pts]) * 1e3
         e = np.clip([r["error"] for r in pts], 1e-17, None)
         name = {"ns": "NS (iterations)", "mtp": "MTP (degree)", "mpa": "MPA (m of [m/m])"}[method]
-        ax.loglog(t, e, "o-", color=method_color(method), label=name)
+        color = forward_style(method)["color"]
+        ax.loglog(t, e, "o-", color=color, label=name)
         for r, ti, ei in zip(pts, t, e):
-            ax.annotate(str(r["setting"]), (ti, ei), textcoords="offset points", xytext=(3, 3), fontsize=7, color=method_color(method))
+            ax.annotate(str(r["setting"]), (ti, ei), textcoords="offset points", xytext=(3, 3), fontsize=7, color=color)
         if highlight and highlight.get(method) is not None:
             for r, ti, ei in zip(pts, t, e):
                 if r["setting"] == highlight[method]:
-                    ax.loglog([ti], [ei], "o", ms=12, mfc="none", mec=method_color(method), mew=1.5)
+                    ax.loglog([ti], [ei], "o", ms=12, mfc="none", mec=color, mew=1.5)
     for r in rows:
         if r["method"] == "eigh":
-            ax.loglog([r["seconds"] * 1e3], [max(r["error"], 1e-17)], "*", ms=12, color=method_color("eigh"), label="eigh")
+            ax.loglog(
+                [r["seconds"] * 1e3],
+                [max(r["error"], 1e-17)],
+                "*",
+                ms=12,
+                color=forward_style("eigh")["color"],
+                label="eigh",
+            )
     ax.set_xlabel("wall time per batch (ms, this CPU)")
     ax.set_ylabel(r"mean $\|S - A^{1/2}\|_F / \|A^{1/2}\|_F$")
     ax.set_title("error against time (paper Fig. 1c, measured live)")
@@ -352,10 +396,25 @@ def interactive_forward(
         sizes = sorted(set(sizes) | {n})
     style = {"description_width": "120px"}
     controls = {
-        "degree": widgets.IntSlider(value=degree, min=1, max=10, description="MPA K (MTP 2K+1)", continuous_update=False, style=style),
-        "iters": widgets.IntSlider(value=iters, min=1, max=15, description="NS iterations", continuous_update=False, style=style),
-        "n": widgets.SelectionSlider(options=sizes, value=n, description="dimension n", continuous_update=False, style=style),
-        "cond": widgets.FloatLogSlider(value=cond, base=10, min=0, max=6, step=0.25, description="condition number", continuous_update=False, style=style),
+        "degree": widgets.IntSlider(
+            value=degree, min=1, max=10, description="MPA K (MTP 2K+1)", continuous_update=False, style=style
+        ),
+        "iters": widgets.IntSlider(
+            value=iters, min=1, max=15, description="NS iterations", continuous_update=False, style=style
+        ),
+        "n": widgets.SelectionSlider(
+            options=sizes, value=n, description="dimension n", continuous_update=False, style=style
+        ),
+        "cond": widgets.FloatLogSlider(
+            value=cond,
+            base=10,
+            min=0,
+            max=6,
+            step=0.25,
+            description="condition number",
+            continuous_update=False,
+            style=style,
+        ),
     }
 
     def draw(fig, degree, iters, n, cond):
@@ -369,4 +428,6 @@ def interactive_forward(
         out.update({"timing": rows, "n": n, "cond": cond})
         return out
 
-    return InteractivePlot(controls, draw, figsize=(11.0, 4.6), title="forward pass: per-eigenvalue error and error against time")
+    return InteractivePlot(
+        controls, draw, figsize=(11.0, 4.6), title="forward pass: per-eigenvalue error and error against time"
+    )

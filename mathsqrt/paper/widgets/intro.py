@@ -30,7 +30,7 @@ from typing import Dict, Optional, Sequence
 
 import numpy as np
 
-from ..plotting import method_color
+from ..plotting import forward_style
 from ._common import InteractivePlot, pick
 
 __all__ = [
@@ -253,7 +253,15 @@ def plot_cloud(
     ax.scatter(X[0], X[1], s=6, color=color, alpha=alpha, linewidths=0, label=label)
     angle = math.degrees(math.atan2(U[1, 1], U[0, 1]))
     ax.add_patch(
-        Ellipse((0.0, 0.0), 2 * nsigma * math.sqrt(lam[1]), 2 * nsigma * math.sqrt(lam[0]), angle=angle, fill=False, color=color, lw=1.6)
+        Ellipse(
+            (0.0, 0.0),
+            2 * nsigma * math.sqrt(lam[1]),
+            2 * nsigma * math.sqrt(lam[0]),
+            angle=angle,
+            fill=False,
+            color=color,
+            lw=1.6,
+        )
     )
     D = U if directions is None else np.asarray(directions, dtype=float)
     for i in range(2):
@@ -301,9 +309,19 @@ def plot_spectrum(ax, result: Dict[str, object]) -> None:
     lam = result["eig_A"]
     grid = np.logspace(-1.5, 1.5, 200)
     ax.loglog(grid, grid, color=_ORIGINAL_COLOR, lw=1.0, ls=":", label=r"identity ($p = 0$)")
-    ax.loglog(grid, grid ** (2 * p + 1), color=_TRANSFORMED_COLOR, label=rf"$\lambda^{{2p+1}} = \lambda^{{{2 * p + 1:g}}}$")
+    ax.loglog(
+        grid, grid ** (2 * p + 1), color=_TRANSFORMED_COLOR, label=rf"$\lambda^{{2p+1}} = \lambda^{{{2 * p + 1:g}}}$"
+    )
     ax.loglog(lam, lam, "o", color=_ORIGINAL_COLOR, label=r"eigenvalues of $A$")
-    ax.loglog(lam, np.clip(result["eig_measured"], 1e-300, None), "x", color=_TRANSFORMED_COLOR, ms=8, mew=2, label=r"measured eig. of cov$(Y)$")
+    ax.loglog(
+        lam,
+        np.clip(result["eig_measured"], 1e-300, None),
+        "x",
+        color=_TRANSFORMED_COLOR,
+        ms=8,
+        mew=2,
+        label=r"measured eig. of cov$(Y)$",
+    )
     ax.set_xlabel(r"variance $\lambda$ of $X$")
     ax.set_ylabel(r"variance of $Y$")
     ax.set_title(rf"relative error of cov$(Y)$: {result['rel_error']:.1e}")
@@ -338,8 +356,8 @@ def plot_figure_1a(
     lim = _limit(base["X"], half["Y"], white["Y"])
     panels = [
         (base["X"], _ORIGINAL_COLOR, r"data $X$: covariance $A$"),
-        (half["Y"], method_color("mpa"), r"$A^{-1/4}X$: covariance $A^{1/2}$"),
-        (white["Y"], method_color("ns"), r"$A^{-1/2}X$: covariance $I$ (whitened)"),
+        (half["Y"], forward_style("mpa")["color"], r"$A^{-1/4}X$: covariance $A^{1/2}$"),
+        (white["Y"], forward_style("ns")["color"], r"$A^{-1/2}X$: covariance $I$ (whitened)"),
     ]
     U = np.linalg.eigh(base["A"])[1]
     for ax, (Y, color, title) in zip(axes, panels):
@@ -364,10 +382,25 @@ def interactive_whitening(
     n = pick(500, 200) if n is None else n
     style = {"description_width": "110px"}
     controls = {
-        "anisotropy": widgets.FloatLogSlider(value=anisotropy, base=10, min=0, max=2, step=0.05, description="anisotropy κ", continuous_update=False, style=style),
-        "angle": widgets.FloatSlider(value=angle, min=0, max=180, step=5, description="rotation (°)", continuous_update=False, style=style),
-        "p": widgets.FloatSlider(value=p, min=-1, max=1, step=0.05, description="power p", continuous_update=False, style=style),
-        "method": widgets.Dropdown(options=["mpa", "mtp", "ns", "eigh"], value=method, description="method (p=±½,±¼)", style=style),
+        "anisotropy": widgets.FloatLogSlider(
+            value=anisotropy,
+            base=10,
+            min=0,
+            max=2,
+            step=0.05,
+            description="anisotropy κ",
+            continuous_update=False,
+            style=style,
+        ),
+        "angle": widgets.FloatSlider(
+            value=angle, min=0, max=180, step=5, description="rotation (°)", continuous_update=False, style=style
+        ),
+        "p": widgets.FloatSlider(
+            value=p, min=-1, max=1, step=0.05, description="power p", continuous_update=False, style=style
+        ),
+        "method": widgets.Dropdown(
+            options=["mpa", "mtp", "ns", "eigh"], value=method, description="method (p=±½,±¼)", style=style
+        ),
     }
 
     def draw(fig, anisotropy, angle, p, method):
@@ -378,4 +411,6 @@ def interactive_whitening(
         keys = ("cov_measured", "cov_predicted", "rel_error", "eig_measured", "eig_predicted", "p", "computed_by")
         return {k: result[k] for k in keys}
 
-    return InteractivePlot(controls, draw, figsize=(10.0, 4.6), title="Y = A^p X: whitening (p = -1/2) and spectral normalisation")
+    return InteractivePlot(
+        controls, draw, figsize=(10.0, 4.6), title="Y = A^p X: whitening (p = -1/2) and spectral normalisation"
+    )

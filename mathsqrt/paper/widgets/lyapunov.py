@@ -30,14 +30,15 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
+from mathsqrt.backward import lyapunov_sign
+from mathsqrt.testing import gradient_reference, random_gradient, random_spd, sqrtm_reference
+
+from ..data import LYAPUNOV, TABLE6
+from ..plotting import REFERENCE_COLORS, backward_style, configuration_style, forward_style
 from ..studies import degenerate as dg
-from mathsqrt.backward import lyapunov_eigenbasis, lyapunov_sign
-from mathsqrt.testing import random_spd
-from ..plotting import method_color
 from ._common import InteractivePlot, pick
 
 __all__ = [
-    "PAPER_TABLE6",
     "SCALES",
     "GAP_METHODS",
     "compute_sign_convergence",
@@ -55,23 +56,11 @@ __all__ = [
     "interactive_gap",
 ]
 
-#: The paper's Table 6 ([1]_, appendix A.7.2): iterations -> (‖B_k − I‖_F, ‖½C_k − X‖_F), on the authors' matrices.
-PAPER_TABLE6 = {5: (0.3541, 0.2049), 6: (0.0410, 0.0231), 7: (7e-4, 3.5e-4), 8: (3e-7, 7e-6), 9: (2e-7, 7e-6)}
-
 #: Scale choices for :math:`B_0 = S/c`: the package's :math:`c = \sqrt{\|A\|_F}` and the paper's :math:`c = \|S\|_F`.
 SCALES = {"sqrt ||A||_F (mathsqrt)": "sqrt-norm", "||S||_F (paper)": "paper"}
 
-#: Backward methods compared in the gap widget.
+#: Pairings compared in the gap widget (the ``eigh`` forward with every backward that can follow it).
 GAP_METHODS = dg.DEFAULT_METHODS
-
-_LABELS = {
-    "autograd": "autograd (SVD, Eq. 2)",
-    "svd-taylor": "SVD-Taylor (K=20)",
-    "svd-pade": "SVD-Padé [10/10]",
-    "svd-pi": "SVD-PI (20 it.)",
-    "lyapunov": "Lyapunov (8 it.)",
-    "eigh": "exact eigenbasis",
-}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -83,15 +72,8 @@ _LABELS = {
 def _problem(n: int, cond: float, seed: int) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """``(A, S, G, X)``: SPD test matrix, its square root, a symmetric G of unit norm, the exact X."""
     A = random_spd(n, cond, seed=seed)
-    lam, U = torch.linalg.eigh(A)
-    s = lam.clamp_min(0).sqrt()
-    S = (U * s) @ U.T
-    g = torch.Generator().manual_seed(seed + 1)
-    G = torch.randn(n, n, dtype=torch.float64, generator=g)
-    G = G + G.T
-    G = G / torch.linalg.matrix_norm(G)
-    X = lyapunov_eigenbasis(U, s, G)
-    return A, S, G, X
+    G = random_gradient(n, symmetric=True, seed=seed + 1)
+    return A, sqrtm_reference(A), G, gradient_reference(A, G)
 
 
 def _scale(A: torch.Tensor, S: torch.Tensor, scale: str) -> torch.Tensor:
@@ -102,7 +84,9 @@ def _scale(A: torch.Tensor, S: torch.Tensor, scale: str) -> torch.Tensor:
     raise ValueError(f"scale must be 'sqrt-norm' or 'paper', got {scale!r}")
 
 
-def compute_sign_convergence(n: int = 32, cond: float = 1e2, iters: int = 12, *, scale: str = "sqrt-norm", seed: int = 0) -> Dict[str, object]:
+def compute_sign_convergence(
+    n: int = 32, cond: float = 1e2, iters: int = 12, *, scale: str = "sqrt-norm", seed: int = 0
+) -> Dict[str, object]:
     r"""Run the block sign iteration for ``k = 1..iters`` and record the paper's Table 6 quantities.
 
     On :func:`mathsqrt.testing.random_spd` ``(n, cond)`` (float64) with a random symmetric
@@ -194,7 +178,9 @@ def slow_start_iterations(b0: np.ndarray) -> np.ndarray:
     return np.maximum(0, np.ceil(np.log(0.5 / b0) / math.log(1.5))).astype(int)
 
 
-def compute_scalar_trajectories(result: Dict[str, object], iters: Optional[int] = None, *, count: int = 4) -> Dict[str, np.ndarray]:
+def compute_scalar_trajectories(
+    result: Dict[str, object], iters: Optional[int] = None, *, count: int = 4
+) -> Dict[str, np.ndarray]:
     """Trajectories :math:`|b_k - 1|` of ``count`` eigenvalues of :math:`B_0`, from the smallest to the largest.
 
     The eigenvalues are picked closest to log-spaced values between the extremes. The trajectories run
@@ -223,7 +209,9 @@ def _gap_rows(n: int, gap: float, dtype_name: str, cond: float, seed: int) -> Tu
     return tuple(tuple(sorted(r.items())) for r in rows)
 
 
-def compute_gap_case(n: int, gap: float, *, cond: float = 10.0, seed: int = 0, dtypes: Sequence[str] = ("float32", "float64")) -> List[dict]:
+def compute_gap_case(
+    n: int, gap: float, *, cond: float = 10.0, seed: int = 0, dtypes: Sequence[str] = ("float32", "float64")
+) -> List[dict]:
     """Rows of :func:`mathsqrt.paper.studies.degenerate.gradient_vs_gap` for one gap (``0``: exact tie), cached."""
     out = []
     for d in dtypes:
@@ -231,11 +219,15 @@ def compute_gap_case(n: int, gap: float, *, cond: float = 10.0, seed: int = 0, d
     return out
 
 
-def compute_gap_sweep(n: int, gaps: Sequence[float], *, cond: float = 10.0, seed: int = 0, dtypes: Sequence[str] = ("float32", "float64")) -> Dict[str, Dict[str, Dict[str, np.ndarray]]]:
+def compute_gap_sweep(
+    n: int, gaps: Sequence[float], *, cond: float = 10.0, seed: int = 0, dtypes: Sequence[str] = ("float32", "float64")
+) -> Dict[str, Dict[str, Dict[str, np.ndarray]]]:
     """``{dtype: {method: {"gap", "max_K", "max_factor", "error", "nan"}}}`` arrays over ``gaps`` (cached per gap)."""
     result: Dict[str, Dict[str, Dict[str, np.ndarray]]] = {}
     for d in dtypes:
-        per: Dict[str, Dict[str, list]] = {m: {"gap": [], "max_K": [], "max_factor": [], "error": [], "nan": []} for m in GAP_METHODS}
+        per: Dict[str, Dict[str, list]] = {
+            m: {"gap": [], "max_K": [], "max_factor": [], "error": [], "nan": []} for m in GAP_METHODS
+        }
         for gap in gaps:
             for r in compute_gap_case(n, gap, cond=cond, seed=seed, dtypes=(d,)):
                 for key in per[r["method"]]:
@@ -250,15 +242,45 @@ def compute_gap_sweep(n: int, gaps: Sequence[float], *, cond: float = 10.0, seed
 
 
 def plot_sign_convergence(ax, result: Dict[str, object], *, show_paper: bool = True) -> None:
-    """:math:`\\|B_k - I\\|_F` and :math:`\\|\\tfrac12 C_k - X\\|_F / \\|X\\|_F` against ``k`` (log scale), paper's Table 6 as markers."""
+    """:math:`\\|B_k - I\\|_F` and :math:`\\|\\tfrac12 C_k - X\\|_F / \\|X\\|_F` against ``k`` (log scale).
+
+    The paper's Table 6 as markers.
+    """
     k = result["k"]
     floor = 1e-17
-    ax.semilogy(k, np.clip(result["b_residual"], floor, None), "o-", color=method_color("lyapunov"), label=r"$\|B_k - I\|_F$")
-    ax.semilogy(k, np.clip(result["x_error_rel"], floor, None), "s--", color=method_color("mpa"), mfc="none", label=r"$\|\frac{1}{2} C_k - X\|_F / \|X\|_F$")
+    ax.semilogy(
+        k,
+        np.clip(result["b_residual"], floor, None),
+        "o-",
+        color=backward_style(LYAPUNOV)["color"],
+        label=r"$\|B_k - I\|_F$",
+    )
+    ax.semilogy(
+        k,
+        np.clip(result["x_error_rel"], floor, None),
+        "s--",
+        color=forward_style("mpa")["color"],
+        mfc="none",
+        label=r"$\|\frac{1}{2} C_k - X\|_F / \|X\|_F$",
+    )
     if show_paper:
-        pk = np.array(sorted(PAPER_TABLE6))
-        ax.semilogy(pk, [PAPER_TABLE6[i][0] for i in pk], "x", color="#D55E00", ms=7, label=r"paper Table 6: $\|B_k - I\|$")
-        ax.semilogy(pk, [PAPER_TABLE6[i][1] for i in pk], "+", color="#D55E00", ms=8, label=r"paper Table 6: $\|\frac{1}{2} C_k - X\|$")
+        pk = np.array(sorted(TABLE6))
+        ax.semilogy(
+            pk,
+            [TABLE6[i][0] for i in pk],
+            "x",
+            color=REFERENCE_COLORS["paper"],
+            ms=7,
+            label=r"paper Table 6: $\|B_k - I\|$",
+        )
+        ax.semilogy(
+            pk,
+            [TABLE6[i][1] for i in pk],
+            "+",
+            color=REFERENCE_COLORS["paper"],
+            ms=8,
+            label=r"paper Table 6: $\|\frac{1}{2} C_k - X\|$",
+        )
     ax.axvline(8, color="#999999", lw=0.8, ls=":")
     ax.text(8.1, 1e-15, "default 8", fontsize=7, color="#666666")
     ax.set_ylim(1e-17, 1e2)
@@ -271,7 +293,13 @@ def plot_sign_convergence(ax, result: Dict[str, object], *, show_paper: bool = T
 def plot_scalar_trajectories(ax, traj: Dict[str, np.ndarray]) -> None:
     """:math:`|b_k - 1|` per eigenvalue of :math:`B_0`: a slow ×1.5 climb, then quadratic convergence."""
     for j, b0 in enumerate(traj["b0"]):
-        line = ax.semilogy(traj["k"], np.clip(traj["distance"][:, j], 1e-17, None), "o-", ms=3, label=f"$b_0$ = {b0:.2g} (slow start ≈ {traj['slow_start'][j]})")
+        line = ax.semilogy(
+            traj["k"],
+            np.clip(traj["distance"][:, j], 1e-17, None),
+            "o-",
+            ms=3,
+            label=f"$b_0$ = {b0:.2g} (slow start ≈ {traj['slow_start'][j]})",
+        )
         ax.axvline(traj["slow_start"][j], color=line[0].get_color(), lw=0.6, ls=":")
     ax.set_ylim(1e-17, 2)
     ax.set_xlabel("iteration k")
@@ -297,14 +325,13 @@ def _finite(values) -> np.ndarray:
 
 
 def _method_style(method: str) -> dict:
-    return {"color": method_color(method), "label": _LABELS.get(method, method)}
+    st = configuration_style(method)
+    return {"color": st["color"], "label": st["label"]}
 
 
 def plot_factor_vs_gap(ax, sweep, *, dtype: str = "float64", gap: Optional[float] = None) -> None:
     """Size of :math:`K` (and each method's factor) against the relative gap, log–log."""
     for m, cols in sweep[dtype].items():
-        if m == "eigh":
-            continue
         ax.loglog(cols["gap"], _finite(cols["max_factor"]), "-", lw=1.4, **_method_style(m))
     if gap:
         ax.axvline(gap, color="#333333", lw=0.8, ls=":")
@@ -347,14 +374,16 @@ def plot_gap_case(ax, rows: Sequence[dict], *, title: str = "") -> None:
             (r,) = [r for r in rows if r["method"] == m and r["dtype"] == d] or [None]
             vals.append(r)
         heights = [max(r["error"], 1e-17) if r and not r["nan"] else 1.0 for r in vals]
-        colors = [method_color(m) for m in methods]
+        colors = [configuration_style(m)["color"] for m in methods]
         bars = ax.bar(x + offset, heights, width=0.38, color=colors, hatch=hatch, edgecolor="white", log=True, label=d)
         for b, r in zip(bars, vals):
             if r and r["nan"]:
                 b.set_color("#FFFFFF")
                 b.set_edgecolor("#D55E00")
-                ax.text(b.get_x() + b.get_width() / 2, 1.5, "NaN", ha="center", fontsize=8, color="#D55E00", rotation=90)
-    ax.set_xticks(x, [_LABELS.get(m, m).split(" (")[0] for m in methods], rotation=30, ha="right", fontsize=8)
+                ax.text(
+                    b.get_x() + b.get_width() / 2, 1.5, "NaN", ha="center", fontsize=8, color="#D55E00", rotation=90
+                )
+    ax.set_xticks(x, [configuration_style(m)["label"] for m in methods], rotation=30, ha="right", fontsize=8)
     ax.set_ylim(1e-17, 1e2)
     _log_ticks(ax)
     ax.set_ylabel("relative gradient error")
@@ -377,8 +406,12 @@ def interactive_sign_iteration(*, n: Optional[int] = None, cond: float = 1e2, it
     n = pick(32, 12) if n is None else n
     style = {"description_width": "120px"}
     controls = {
-        "cond": widgets.FloatLogSlider(value=cond, base=10, min=0, max=8, step=0.5, description="cond(A)", continuous_update=False, style=style),
-        "iters": widgets.IntSlider(value=iters, min=4, max=30, description="iterations", continuous_update=False, style=style),
+        "cond": widgets.FloatLogSlider(
+            value=cond, base=10, min=0, max=8, step=0.5, description="cond(A)", continuous_update=False, style=style
+        ),
+        "iters": widgets.IntSlider(
+            value=iters, min=4, max=30, description="iterations", continuous_update=False, style=style
+        ),
         "scale": widgets.Dropdown(options=list(SCALES.items()), value="sqrt-norm", description="scale c", style=style),
     }
 
@@ -405,7 +438,9 @@ def interactive_gap(*, n: Optional[int] = None, log_gap: float = -3.0, exact_tie
     sweep_gaps = tuple(10.0**e for e in pick(np.arange(-1, -8.5, -0.5), np.array([-1, -3, -6])))
     style = {"description_width": "120px"}
     controls = {
-        "log_gap": widgets.FloatSlider(value=log_gap, min=-8, max=-1, step=0.5, description="log10 gap", continuous_update=False, style=style),
+        "log_gap": widgets.FloatSlider(
+            value=log_gap, min=-8, max=-1, step=0.5, description="log10 gap", continuous_update=False, style=style
+        ),
         "exact_tie": widgets.Checkbox(value=exact_tie, description="exact tie (diagonal matrix)"),
     }
 

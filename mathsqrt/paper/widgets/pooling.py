@@ -33,9 +33,12 @@ from typing import Dict, Optional, Sequence
 import numpy as np
 import torch
 
+from mathsqrt import methods
 from mathsqrt.nn import CovariancePooling
-from ..plotting import method_color
 from mathsqrt.transfer import SAMPLE_IMAGES, load_sample_images, wct
+
+from ..bench.methods import configuration_of
+from ..plotting import forward_style
 from ._common import InteractivePlot, pick
 
 __all__ = [
@@ -54,10 +57,11 @@ __all__ = [
     "interactive_colour_transfer",
 ]
 
-#: Square-root methods of the pooling widget (``"pi"`` is So-ViT's power-iteration baseline).
-POOLING_METHODS = ("mpa", "mtp", "ns", "eigh", "pi")
-#: Square-root methods of the colour-transfer widget.
-COLOUR_METHODS = ("eigh", "mpa", "mtp", "ns")
+#: Forward methods of the pooling widget: every forward of the table (``"pi"`` is So-ViT's
+#: power-iteration baseline, a normalisation rather than a square root).
+POOLING_METHODS = tuple(methods.FORWARDS)
+#: Forward methods of the colour-transfer widget: those of the table that compute a square root.
+COLOUR_METHODS = tuple(name for name, forward in methods.FORWARDS.items() if forward.root)
 #: Pre-normalisations of :class:`mathsqrt.nn.CovariancePooling`.
 NORMALIZATIONS = ("trace", "frobenius", "none")
 
@@ -91,8 +95,10 @@ def compute_features(channels: int = 8, n_images: Optional[int] = None, *, seed:
 
 
 def _pool(method: str, normalize: str, compensate: bool, output: str = "matrix") -> CovariancePooling:
-    backward = "autograd" if method in ("ns", "pi") else "lyapunov"
-    return CovariancePooling(method=method, backward=backward, normalize=normalize, compensate=compensate, output=output)
+    backward = configuration_of(method).backward
+    return CovariancePooling(
+        method=method, backward=backward, normalize=normalize, compensate=compensate, output=output
+    )
 
 
 def compute_pooling(
@@ -151,7 +157,12 @@ def _images(max_side: int):
 
 
 def compute_colour_transfer(
-    alpha: float = 1.0, method: str = "eigh", content: str = "china", *, max_side: Optional[int] = None, eps: float = 1e-5
+    alpha: float = 1.0,
+    method: str = "eigh",
+    content: str = "china",
+    *,
+    max_side: Optional[int] = None,
+    eps: float = 1e-5,
 ) -> Dict[str, object]:
     r"""WCT colour transfer between scikit-learn's two photographs.
 
@@ -184,7 +195,7 @@ def compute_colour_transfer(
     c_img, s_img = images[content], images[style]
     C = torch.from_numpy(c_img.reshape(-1, 3).T.copy())
     S = torch.from_numpy(s_img.reshape(-1, 3).T.copy())
-    backward = "autograd" if method == "ns" else ("eigh" if method == "eigh" else "lyapunov")
+    backward = configuration_of(method).backward
     out = wct(C, S, alpha, eps=eps, method=method, backward=backward).numpy()
     exact = wct(C, S, alpha, eps=eps, method="eigh", backward="eigh").numpy()
     shape = c_img.shape
@@ -252,10 +263,20 @@ def plot_normalisation(ax, result: Dict[str, object]) -> None:
     traces = result["traces"]
     for name, norms in result["norms"].items():
         selected = name == result["normalize"]
-        ax.loglog(traces, norms, "o", ms=4 if selected else 2.5, alpha=0.9 if selected else 0.35, color=_NORM_COLORS[name], label=name + (" (selected)" if selected else ""))
+        ax.loglog(
+            traces,
+            norms,
+            "o",
+            ms=4 if selected else 2.5,
+            alpha=0.9 if selected else 0.35,
+            color=_NORM_COLORS[name],
+            label=name + (" (selected)" if selected else ""),
+        )
     ax.set_xlabel(r"feature energy $\mathrm{tr}\,\Sigma$")
     ax.set_ylabel(r"$\|$pooled matrix$\|_F$")
-    ax.set_title("compensated: all equal $\\Sigma^{1/2}$" if result["compensate"] else "no compensation: scale depends on $s$")
+    ax.set_title(
+        "compensated: all equal $\\Sigma^{1/2}$" if result["compensate"] else "no compensation: scale depends on $s$"
+    )
     ax.legend(loc="center left", title="pre-normalisation", title_fontsize=8)
 
 
@@ -277,7 +298,11 @@ def plot_colour_transfer(axes: Sequence, result: Dict[str, object]) -> None:
 def plot_colour_clouds(ax, result: Dict[str, object], *, count: int = 600, seed: int = 0) -> None:
     """Red against blue of a random subset of pixels: content, style and (unclipped moments of) result."""
     rng = np.random.default_rng(seed)
-    for key, color in (("content", "#999999"), ("style", "#E69F00"), ("result", method_color(result["method"]))):
+    for key, color in (
+        ("content", "#999999"),
+        ("style", "#E69F00"),
+        ("result", forward_style(result["method"])["color"]),
+    ):
         px = result[key].reshape(-1, 3)
         pick_ = rng.choice(len(px), size=min(count, len(px)), replace=False)
         ax.plot(px[pick_, 0], px[pick_, 2], ".", ms=2, alpha=0.5, color=color, label=key)
@@ -295,7 +320,9 @@ def plot_colour_clouds(ax, result: Dict[str, object], *, count: int = 600, seed:
 # ------------------------------------------------------------------------------------------------
 
 
-def interactive_pooling(*, index: int = 0, method: str = "mpa", normalize: str = "trace", compensate: bool = True) -> InteractivePlot:
+def interactive_pooling(
+    *, index: int = 0, method: str = "mpa", normalize: str = "trace", compensate: bool = True
+) -> InteractivePlot:
     """Digit index, method, pre-normalisation and post-compensation of covariance pooling.
 
     ``plot.data`` holds ``pooled``, ``exact``, ``rel_error``, ``norms``, ``traces`` and the settings.
@@ -305,9 +332,13 @@ def interactive_pooling(*, index: int = 0, method: str = "mpa", normalize: str =
     n_images = pick(200, 60)
     style = {"description_width": "120px"}
     controls = {
-        "index": widgets.IntSlider(value=index, min=0, max=n_images - 1, description="digit", continuous_update=False, style=style),
+        "index": widgets.IntSlider(
+            value=index, min=0, max=n_images - 1, description="digit", continuous_update=False, style=style
+        ),
         "method": widgets.Dropdown(options=list(POOLING_METHODS), value=method, description="method", style=style),
-        "normalize": widgets.Dropdown(options=list(NORMALIZATIONS), value=normalize, description="pre-normalisation", style=style),
+        "normalize": widgets.Dropdown(
+            options=list(NORMALIZATIONS), value=normalize, description="pre-normalisation", style=style
+        ),
         "compensate": widgets.Checkbox(value=compensate, description="post-compensation √s", style=style),
     }
 
@@ -321,7 +352,9 @@ def interactive_pooling(*, index: int = 0, method: str = "mpa", normalize: str =
         keys = ("pooled", "exact", "rel_error", "norms", "traces", "method", "normalize", "compensate", "index")
         return {k: result[k] for k in keys}
 
-    return InteractivePlot(controls, draw, figsize=(13.0, 3.6), title="global covariance pooling of random convolution features")
+    return InteractivePlot(
+        controls, draw, figsize=(13.0, 3.6), title="global covariance pooling of random convolution features"
+    )
 
 
 def interactive_colour_transfer(*, alpha: float = 1.0, method: str = "eigh", content: str = "china") -> InteractivePlot:
@@ -334,7 +367,9 @@ def interactive_colour_transfer(*, alpha: float = 1.0, method: str = "eigh", con
 
     style = {"description_width": "80px"}
     controls = {
-        "alpha": widgets.FloatSlider(value=alpha, min=0.0, max=1.0, step=0.05, description="α", continuous_update=False, style=style),
+        "alpha": widgets.FloatSlider(
+            value=alpha, min=0.0, max=1.0, step=0.05, description="α", continuous_update=False, style=style
+        ),
         "method": widgets.Dropdown(options=list(COLOUR_METHODS), value=method, description="method", style=style),
         "content": widgets.Dropdown(options=list(SAMPLE_IMAGES), value=content, description="content", style=style),
     }

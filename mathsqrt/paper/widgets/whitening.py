@@ -32,8 +32,11 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 import torch
 
+from mathsqrt import methods as method_table
 from mathsqrt.api import sqrtm
-from ..plotting import method_color
+
+from ..bench.methods import configurations
+from ..plotting import configuration_label, configuration_style, forward_style
 from ._common import InteractivePlot, pick
 
 __all__ = [
@@ -50,10 +53,11 @@ __all__ = [
     "interactive_whitening",
 ]
 
-#: Forward methods offered by the widget.
-METHODS = ("mpa", "mtp", "ns", "eigh")
-#: Methods compared in the short training run (names of :data:`mathsqrt.paper.studies.whitening.METHODS`).
-TRAINING_METHODS = ("mpa-lya", "mtp-lya", "ns", "eigh", "svd")
+#: Forward methods offered by the widget: those of the method table that compute a square root.
+METHODS = tuple(name for name, forward in method_table.FORWARDS.items() if forward.root)
+#: Configurations compared in the short training run: every one but the paper's baselines
+#: (:func:`mathsqrt.paper.bench.methods.configurations`), by name.
+TRAINING_METHODS = tuple(m.name for m in configurations(baselines=False))
 
 
 @lru_cache(maxsize=4)
@@ -102,8 +106,8 @@ def compute_whitening(eps: float, method: str = "mpa", *, n: Optional[int] = Non
     eps : float
         :math:`\epsilon > 0` added to the covariance (the border pixels of the digits are always
         zero, so :math:`C` is singular and :math:`\epsilon` is needed).
-    method : {"mpa", "mtp", "ns", "eigh"}
-        Forward method of :func:`mathsqrt.sqrtm` for :math:`A^{1/2}`.
+    method : str
+        Forward method of :func:`mathsqrt.sqrtm` for :math:`A^{1/2}`, one of :data:`METHODS`.
     n : int, optional
         Use the first ``n`` digits (default all 1797).
 
@@ -160,7 +164,13 @@ def compute_whitening(eps: float, method: str = "mpa", *, n: Optional[int] = Non
 def plot_covariance(ax, M: np.ndarray, *, title: str = "", symmetric: bool = True):
     """Show a covariance matrix as an image (diverging colours centred on zero)."""
     vmax = float(np.abs(M).max()) or 1.0
-    im = ax.imshow(M, cmap="RdBu_r" if symmetric else "viridis", vmin=-vmax if symmetric else None, vmax=vmax, interpolation="nearest")
+    im = ax.imshow(
+        M,
+        cmap="RdBu_r" if symmetric else "viridis",
+        vmin=-vmax if symmetric else None,
+        vmax=vmax,
+        interpolation="nearest",
+    )
     ax.set_title(title)
     ax.set_xticks([])
     ax.set_yticks([])
@@ -183,7 +193,14 @@ def plot_axis_variances(ax, result: Dict[str, np.ndarray]) -> None:
     keep = lam > 1e-12 * lam.max()  # the always-zero border pixels have nothing to whiten
     grid = np.logspace(np.log10(lam[keep].min()) - 0.3, np.log10(lam.max()) + 0.3, 200)
     ax.semilogx(grid, grid / (grid + eps), color="#000000", lw=1.2, label=r"exact $\lambda/(\lambda+\epsilon)$")
-    ax.semilogx(lam[keep], result["var_measured"][keep], "o", ms=4, color=method_color(result["method"]), label=f"measured ({result['method']})")
+    ax.semilogx(
+        lam[keep],
+        result["var_measured"][keep],
+        "o",
+        ms=4,
+        color=forward_style(result["method"])["color"],
+        label=f"measured ({result['method']})",
+    )
     ax.axvline(eps, color="#999999", ls=":", lw=1)
     ax.set_ylim(-0.05, 1.25)
     _few_log_ticks(ax.xaxis)
@@ -205,7 +222,9 @@ def _tile(images: np.ndarray, rows: int, cols: int, *, normalise: bool) -> np.nd
     return out
 
 
-def plot_montage(ax, result: Dict[str, np.ndarray], *, count: int = 8, pixels: Sequence[int] = (18, 20, 27, 29, 34, 36, 43, 45)) -> None:
+def plot_montage(
+    ax, result: Dict[str, np.ndarray], *, count: int = 8, pixels: Sequence[int] = (18, 20, 27, 29, 34, 36, 43, 45)
+) -> None:
     """Rows: digits, the same digits whitened, and ZCA filters (rows of :math:`A^{-1/2}` for ``pixels``).
 
     Each tile is scaled to its own maximum (whitened values and filters have no common range).
@@ -263,15 +282,15 @@ def training_table(results: Sequence) -> str:
     return format_table(results)
 
 
-_TRAINING_COLORS = {"mpa-lya": "mpa", "mtp-lya": "mtp", "svd": "svd", "eigh": "eigh", "ns": "ns"}
-
-
 def plot_training(ax_accuracy, ax_time, results: Sequence) -> None:
-    """Validation accuracy per epoch (left) and square-root time per step, FP and BP (right)."""
+    """Validation accuracy per epoch (left) and square-root time per step, FP and BP (right).
+
+    Colours, markers and labels come from the method table.
+    """
     names = [r.name for r in results]
-    colors = [method_color(_TRAINING_COLORS.get(n, n)) for n in names]
-    for r, c in zip(results, colors):
-        ax_accuracy.plot(range(1, len(r.val_accuracy) + 1), r.val_accuracy, "o-", color=c, label=r.name)
+    colors = [configuration_style(n)["color"] for n in names]
+    for r in results:
+        ax_accuracy.plot(range(1, len(r.val_accuracy) + 1), r.val_accuracy, **configuration_style(r.name))
     ax_accuracy.set_xlabel("epoch")
     ax_accuracy.set_ylabel("validation accuracy")
     ax_accuracy.legend(loc="lower right")
@@ -282,7 +301,7 @@ def plot_training(ax_accuracy, ax_time, results: Sequence) -> None:
     ax_time.bar(x, fw, color=colors, alpha=0.55, label="forward")
     ax_time.bar(x, bw, bottom=fw, color=colors, label="backward")
     ax_time.set_xticks(x)
-    ax_time.set_xticklabels(names, rotation=30, ha="right")
+    ax_time.set_xticklabels([configuration_label(n) for n in names], rotation=30, ha="right")
     ax_time.set_ylabel("ms per training step")
     ax_time.set_title("square-root layer: FP (light) + BP")
 
@@ -303,7 +322,17 @@ def interactive_whitening(*, eps: float = 1e-2, method: str = "mpa", n: Optional
     n = pick(None, 400) if n is None else n
     style = {"description_width": "80px"}
     controls = {
-        "eps": widgets.FloatLogSlider(value=eps, base=10, min=-5, max=0, step=0.25, description="ε", continuous_update=False, style=style, readout_format=".1e"),
+        "eps": widgets.FloatLogSlider(
+            value=eps,
+            base=10,
+            min=-5,
+            max=0,
+            step=0.25,
+            description="ε",
+            continuous_update=False,
+            style=style,
+            readout_format=".1e",
+        ),
         "method": widgets.Dropdown(options=list(METHODS), value=method, description="method", style=style),
     }
 

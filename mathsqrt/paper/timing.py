@@ -1,4 +1,4 @@
-r"""Timers and the round-robin timing loop of the benchmark.
+r"""How :mod:`mathsqrt.paper` measures time: one routine, one statistic, for the benchmark, the figures and the widgets.
 
 Two timers share one interface, ``timer.time(fn) -> milliseconds``:
 
@@ -13,7 +13,12 @@ Two timers share one interface, ``timer.time(fn) -> milliseconds``:
 :func:`time_round_robin` times several callables **interleaved**: after a warm-up, each repeat runs
 every callable once, in an order rotated by one at every repeat, so slow drifts of the machine
 (other processes, turbo, thermal) hit all methods alike instead of whichever happened to run last.
-The statistic is the median of the repeats.
+:func:`time_functions` adds a warm-up round that also prices one round, and fits the number of
+repeats to a time budget: every timing of the package goes through it.
+
+The statistic is the **median** of the repeats, reported with its spread (the inter-quartile range,
+:class:`TimingResult`): the median is not moved by a repeat that another process slowed down, and
+unlike the minimum it is what a user of the method sees.
 """
 
 from __future__ import annotations
@@ -21,11 +26,19 @@ from __future__ import annotations
 import statistics
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Mapping, Optional, Sequence
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 import torch
 
-__all__ = ["WallTimer", "EventTimer", "make_timer", "resolve_device", "TimingResult", "time_round_robin"]
+__all__ = [
+    "WallTimer",
+    "EventTimer",
+    "make_timer",
+    "resolve_device",
+    "TimingResult",
+    "time_round_robin",
+    "time_functions",
+]
 
 
 class WallTimer:
@@ -108,25 +121,36 @@ def make_timer(device: torch.device):
 
 @dataclass
 class TimingResult:
-    """Repeated timings of one callable (milliseconds)."""
+    """Repeated timings of one callable, in milliseconds, and their one statistic: the median.
+
+    Attributes
+    ----------
+    times_ms : list of float
+        Every timed repeat.
+    """
 
     times_ms: List[float] = field(default_factory=list)
 
     @property
     def median(self) -> float:
+        """The statistic reported everywhere (ms)."""
         return statistics.median(self.times_ms)
 
     @property
-    def minimum(self) -> float:
-        return min(self.times_ms)
-
-    @property
     def iqr(self) -> float:
-        """Inter-quartile range (0 with fewer than 4 repeats)."""
+        """Its spread: the inter-quartile range (ms; 0 with fewer than 4 repeats)."""
         if len(self.times_ms) < 4:
             return 0.0
         q = statistics.quantiles(self.times_ms, n=4)
         return q[2] - q[0]
+
+    def row(self, prefix: str = "time") -> Dict[str, object]:
+        """``{prefix}_ms`` (median), ``{prefix}_iqr_ms`` and ``repeats``, rounded, for a CSV row."""
+        return {
+            f"{prefix}_ms": round(self.median, 5),
+            f"{prefix}_iqr_ms": round(self.iqr, 5),
+            "repeats": len(self.times_ms),
+        }
 
 
 def time_round_robin(
@@ -170,3 +194,50 @@ def time_round_robin(
             if on_step is not None:
                 on_step()
     return results
+
+
+def time_functions(
+    fns: Mapping[str, Callable[[], object]],
+    *,
+    device: Union[str, torch.device] = "cpu",
+    budget_s: float = 0.5,
+    min_repeats: int = 1,
+    max_repeats: int = 25,
+    warmup: int = 1,
+) -> Dict[str, TimingResult]:
+    """Time callables the one way of the package: warm up, fit the repeats to a budget, round robin.
+
+    One untimed round first (allocator, caches, lazy initialisation, the exact Padé coefficients)
+    also measures the wall time of a round; the number of timed repeats is then
+    ``budget_s / round``, clipped to ``[min_repeats, max_repeats]``; ``warmup - 1`` further untimed
+    rounds follow, then :func:`time_round_robin` with :func:`make_timer` for ``device``.
+
+    Parameters
+    ----------
+    fns : mapping of str to callable
+        What to time; each is called with no argument.
+    device : str or torch.device
+        Where the callables run (CUDA events on a GPU, wall clock on the CPU).
+    budget_s : float
+        Target wall time of the timed repeats, in seconds.
+    min_repeats, max_repeats : int
+        Bounds on the timed repeats per callable (``1 <= min_repeats <= max_repeats``).
+    warmup : int
+        Untimed rounds, at least 1 (the pricing round).
+
+    Returns
+    -------
+    dict of str to TimingResult
+        Report :attr:`TimingResult.median` with :attr:`TimingResult.iqr`.
+    """
+    if not 1 <= min_repeats <= max_repeats:
+        raise ValueError(f"need 1 <= min_repeats <= max_repeats, got {min_repeats} and {max_repeats}")
+    device = torch.device(device)
+    start = time.perf_counter()
+    for fn in fns.values():
+        fn()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    per_round = max(time.perf_counter() - start, 1e-6)
+    repeats = int(max(min_repeats, min(max_repeats, budget_s / per_round)))
+    return time_round_robin(fns, timer=make_timer(device), repeats=repeats, warmup=max(warmup - 1, 0))
