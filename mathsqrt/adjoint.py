@@ -230,11 +230,29 @@ def mpa_adjoint(G: torch.Tensor, saved, *, degree: Tuple[int, int]) -> torch.Ten
     ``[K/K]``, :math:`2(K-1) + 1` matmuls and one Cholesky solve ([1]_ Eq. 13, [2]_ Ch. 3).
 
     ``saved.aux`` holds ``norm`` (shape ``(..., 1, 1)``), the powers ``W0`` (:math:`W`), ``W1``
-    (:math:`W^2`), ... and ``L``, the Cholesky factor of the denominator.
+    (:math:`W^2`), ... and ``L``, the Cholesky factor of the denominator — or, when the forward
+    used partial fractions (diagonal ``K > 5``), the Cholesky factors ``F0``, ``F1``, ... of its
+    shifted matrices :math:`M_j = \sigma_j I + \gamma_j W`. Then, since :math:`M_j` commutes with
+    :math:`W`, :math:`L_{M_j^{-1}W}(W, E) = \sigma_j M_j^{-1} E M_j^{-1}` and
+    :math:`L_{M_j^{-1}}(W, E) = -\gamma_j M_j^{-1} E M_j^{-1}`: two solves per term.
     """
-    from .coefficients import compose_one_minus, pade_coefficients
+    from .coefficients import compose_one_minus, pade_coefficients, pade_shifted_fractions
 
     aux = saved.aux
+    if "F0" in aux:
+        n = G.shape[-1]
+        norm = aux["norm"]
+        scale = torch.where(norm > 0, norm, torch.ones_like(norm)).pow(-0.5 if saved.inverse else 0.5)
+        f = (saved.out / scale).reshape(-1, n, n)
+        E = G.reshape(-1, n, n)
+        _, weights, shifts, scales = pade_shifted_fractions(degree[0], inverse=saved.inverse)
+        M = torch.zeros_like(E)
+        for j, (w, sigma, gamma) in enumerate(zip(weights, shifts, scales)):
+            L = aux[f"F{j}"].reshape(-1, n, n)
+            left = ops.cholesky_solve(E, L)  # M_j^{-1} E
+            both = ops.cholesky_solve(left.transpose(-2, -1), L).transpose(-2, -1)  # (M_j^{-1} E) M_j^{-1}
+            M.add_(both, alpha=float(w) * (-float(gamma) if saved.inverse else float(sigma)))
+        return _finish(saved, f, M, G)
     p, q = (compose_one_minus(c) for c in pade_coefficients(degree[0], degree[1], Fraction(1, 2)))
     num, den = (q, p) if saved.inverse else (p, q)
     powers = _series(aux, "W")
