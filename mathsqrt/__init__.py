@@ -5,7 +5,8 @@
 >>> mathsqrt.sqrtm(A, method="eigh").diagonal()
 tensor([2., 2., 2.], dtype=torch.float64)
 
-Public surface: :func:`sqrtm`, :func:`invsqrtm`, :func:`count_ops`, the method table
+Public surface: :func:`sqrtm`, :func:`invsqrtm`, the residual certificate :func:`residual` and
+:func:`residual_bound`, :func:`count_ops`, the method table
 :mod:`mathsqrt.methods`, the layers of :mod:`mathsqrt.nn`, :func:`wct` and :func:`transfer_colour`
 (from :mod:`mathsqrt.transfer`), and the baseline :func:`power_iteration_sqrtm`. The submodules
 :mod:`mathsqrt.coefficients`, :mod:`mathsqrt.forward`, :mod:`mathsqrt.backward` and
@@ -17,7 +18,7 @@ is not imported here (it needs matplotlib).
 from importlib.metadata import PackageNotFoundError, version
 
 from . import backward, baselines, coefficients, forward, methods, nn
-from .api import BACKWARDS, METHODS, invsqrtm, sqrtm
+from .api import BACKWARDS, METHODS, invsqrtm, residual, residual_bound, sqrtm
 from .baselines import power_iteration_sqrtm
 from .counting import count_ops
 from .transfer import load_sample_images, transfer_colour, wct
@@ -30,6 +31,8 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree th
 __all__ = [
     "sqrtm",
     "invsqrtm",
+    "residual",
+    "residual_bound",
     "count_ops",
     "power_iteration_sqrtm",
     "wct",

@@ -7,9 +7,10 @@ the dtype and device of their input. Matrix products and factorisations go throu
 
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
-from typing import Optional, Tuple
+from typing import Iterator, Optional, Tuple
 
 import torch
 
@@ -21,11 +22,17 @@ __all__ = [
     "promote",
     "sym",
     "add_diagonal",
+    "exponent",
+    "exact_pow2",
     "pow2_scale",
+    "pow4_scaling",
     "frobenius_norm",
     "spd_solve",
     "check_int",
     "check_real",
+    "check_bool",
+    "no_autocast",
+    "functorch_levels",
 ]
 
 #: Dtypes that are computed in float32 and returned in their own dtype.
@@ -54,16 +61,95 @@ def add_diagonal(X: torch.Tensor, c: float, *, scale: float = 1.0) -> torch.Tens
     return out
 
 
+#: (signed integer dtype of the same width, mantissa bits, exponent bias) of the compute dtypes.
+_IEEE = {torch.float32: (torch.int32, 23, 127), torch.float64: (torch.int64, 52, 1023)}
+
+
+def _ieee(dtype: torch.dtype):
+    try:
+        return _IEEE[dtype]
+    except KeyError:
+        raise TypeError(f"expected float32 or float64 (compute float16/bfloat16 in float32), got {dtype}") from None
+
+
+def exponent(x: torch.Tensor) -> torch.Tensor:
+    r""":math:`\lfloor \log_2 x \rfloor` of each positive finite entry of ``x``, exactly, from its bits.
+
+    The IEEE-754 exponent field, read through a bit cast (no ``frexp``, which some compilers of
+    :func:`torch.compile` reject in float64). Subnormals are first multiplied by :math:`2^{64}`
+    (exact). Zero gives a value below the subnormal range and ``inf``/``NaN`` one above the
+    largest exponent; callers clamp.
+
+    Parameters
+    ----------
+    x : Tensor, float32 or float64, entries :math:`\ge 0`
+
+    Returns
+    -------
+    Tensor of the signed integer dtype of the same width, shape of ``x``.
+    """
+    itype, mantissa, bias = _ieee(x.dtype)
+    sub = x < torch.finfo(x.dtype).tiny
+    xn = torch.where(sub, x * 2.0**64, x)
+    biased = (xn.view(itype) >> mantissa) & (2 * bias + 1)
+    return biased - bias - torch.where(sub, 64, 0).to(itype)
+
+
+def exact_pow2(e: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    r""":math:`2^e` for integer ``e``, built from its bits: exact on every device and compiler.
+
+    ``e`` is clamped to the normal range of ``dtype`` (:math:`[-126, 127]` for float32,
+    :math:`[-1022, 1023]` for float64).
+    """
+    itype, mantissa, bias = _ieee(dtype)
+    e = e.to(itype).clamp(1 - bias, bias)
+    return ((e + bias) << mantissa).view(dtype)
+
+
 def pow2_scale(A: torch.Tensor) -> torch.Tensor:
     r"""Per-matrix power of two :math:`2^e` with :math:`2^e \le \max_{ij}|a_{ij}| < 2^{e+1}`.
 
     Dividing by it is exact (only the exponent changes) and brings the largest entry into
-    :math:`[1, 2)`. Shape ``(..., 1, 1)``; :math:`1/2` for a zero matrix (which it leaves zero).
-    Treated as a constant by autograd (computed from ``A.detach()``).
+    :math:`[1, 2)`. The exponent is clamped to the normal range of the dtype: a matrix whose entries
+    are all subnormal (or zero) is divided by the smallest normal power of two, which is still
+    exact and leaves its largest entry in :math:`[2^{-p}, 1)` (:math:`p` the mantissa bits).
+    Shape ``(..., 1, 1)``; treated as a constant by autograd (computed from ``A.detach()``).
+    Built from the bits of the exponent (:func:`exponent`, :func:`exact_pow2`), so that
+    :func:`torch.compile` handles it in float32 and float64.
     """
     amax = A.detach().abs().amax(dim=(-2, -1), keepdim=True)
-    _, exponent = torch.frexp(amax)  # amax = m 2^exponent, m in [0.5, 1); exponent 0 for zero
-    return torch.ldexp(torch.ones_like(amax), exponent - 1)
+    return exact_pow2(exponent(amax), A.dtype)
+
+
+def pow4_scaling(A: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    r"""Per-matrix exact scaling :math:`c = 4^{-k}` that brings the largest entry of ``A`` into :math:`[1, 4)`.
+
+    :math:`(cA)^{1/2} = 2^{-k} A^{1/2}`: because :math:`c` is an even power of two, scaling the
+    input and undoing it on the square root (by :math:`2^{k}`) or on the inverse square root (by
+    :math:`2^{-k}`) are both exact. This is what keeps inputs whose norm overflows (entries near
+    the largest finite number) or underflows (tiny or subnormal entries) computable. The exponent is
+    clamped to the normal range (a matrix of subnormals is scaled by :math:`2^{126}` or
+    :math:`2^{1022}`, exactly); zero and non-finite matrices get :math:`c = 1`.
+
+    Parameters
+    ----------
+    A : Tensor, shape ``(..., n, n)``, float32 or float64
+
+    Returns
+    -------
+    c : Tensor, shape ``(..., 1, 1)``
+        :math:`4^{-k}`, a constant for autograd.
+    root : Tensor, shape ``(..., 1, 1)``
+        :math:`2^{k} = c^{-1/2}`: multiply the square root of :math:`cA` by it (divide the inverse
+        square root by it).
+    """
+    amax = A.detach().abs().amax(dim=(-2, -1), keepdim=True)
+    _, _, bias = _ieee(A.dtype)
+    e = exponent(amax)
+    ok = (amax > 0) & torch.isfinite(amax)
+    k = torch.where(ok, torch.div(e, 2, rounding_mode="floor"), torch.zeros_like(e))
+    k = k.clamp(-(bias // 2), bias // 2)  # 4^{-k} and 2^k stay normal
+    return exact_pow2(-2 * k, A.dtype), exact_pow2(k, A.dtype)
 
 
 def frobenius_norm(A: torch.Tensor, *, keepdim: bool = False) -> torch.Tensor:
@@ -170,3 +256,42 @@ def check_real(
     if nonnegative and not value >= 0:
         raise ValueError(f"{name} must be >= 0, got {value}")
     return value
+
+
+def check_bool(name: str, value) -> bool:
+    """``value`` if it is a ``bool``, else a ``TypeError`` naming ``name`` (``None`` is not a bool)."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
+    return value
+
+
+@contextlib.contextmanager
+def no_autocast(device_type: str) -> Iterator[None]:
+    """Disable :func:`torch.autocast` for ``device_type`` inside the block (a no-op where it has none).
+
+    Matrix square roots are computed in float32 or wider whatever the caller's autocast region says:
+    autocast would otherwise run their matrix products in bfloat16/float16 and mix dtypes.
+    """
+    available = getattr(torch.amp.autocast_mode, "is_autocast_available", None)
+    if available is not None and not available(device_type):
+        yield
+        return
+    with torch.autocast(device_type=device_type, enabled=False):
+        yield
+
+
+def functorch_levels(x: torch.Tensor) -> Tuple[str, ...]:
+    """The :mod:`torch.func` transforms wrapping ``x``, outermost wrapper first: ``"vmap"`` or ``"grad"``.
+
+    Empty for a plain tensor (also outside any transform). Used to keep data-dependent checks
+    (``bool(tensor)``), which ``vmap`` cannot run, where the data is real.
+    """
+    functorch = getattr(torch._C, "_functorch", None)
+    if functorch is None or torch.compiler.is_compiling():
+        # torch.compile traces transforms itself (and cannot trace these queries)
+        return ()
+    levels = []
+    while functorch.is_functorch_wrapped_tensor(x):
+        levels.append("vmap" if functorch.is_batchedtensor(x) else "grad")
+        x = functorch.get_unwrapped(x)
+    return tuple(levels)

@@ -287,8 +287,11 @@ FORWARDS: Mapping[str, ForwardMethod] = _table(
     ),
     ForwardMethod(
         "ns-scaled",
-        scaled.newton_schulz_scaled,
-        (Option("iters", "iters", "int", None, minimum=1, doc="steps (default: as many as the schedule needs)"),),
+        scaled.ns_scaled_forward,
+        (
+            Option("iters", "iters", "int", None, minimum=1, doc="steps (default: as many as the schedule needs)"),
+            Option("tol", "tol", "tol", None, doc="relative accuracy per matrix (stops each matrix on its own)"),
+        ),
         "NS (scaled)",
         _ROSE,
         "coupled Newton–Schulz with optimal per-step quintics (Polar Express) and λ_max scaling",
@@ -430,7 +433,7 @@ CONFIGURATIONS: Mapping[str, Configuration] = _table(
 )
 
 #: Every option keyword of :func:`mathsqrt.sqrtm` that a method may take, in signature order.
-API_KEYWORDS = ("degree", "iters", "backward_iters", "backward_tol", "backward_degree")
+API_KEYWORDS = ("degree", "iters", "tol", "backward_iters", "backward_tol", "backward_degree")
 
 
 # --------------------------------------------------------------------------------------------------

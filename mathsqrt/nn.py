@@ -39,8 +39,9 @@ from torch import nn
 
 from . import counting as ops
 from . import methods
-from ._kernels import compute_dtype, frobenius_norm, spd_solve as _spd_solve, sym
-from .api import sqrtm
+from ._kernels import check_real, compute_dtype, frobenius_norm, functorch_levels, no_autocast, sym
+from ._kernels import spd_solve as _spd_solve
+from .api import _with_tolerance, sqrtm
 from .autograd import AllReduceSum
 
 __all__ = [
@@ -79,11 +80,12 @@ def _legacy_method(method: str, backward: Optional[str]) -> Tuple[str, Optional[
 
 
 def matrix_sqrt_function(
-    method: str = "mpa",
+    method: Optional[str] = None,
     backward: Optional[str] = None,
     *,
     degree=None,
     iters: Optional[int] = None,
+    tol: Optional[float] = None,
     backward_iters: Optional[int] = None,
     backward_tol: Optional[float] = None,
     backward_degree: Optional[int] = None,
@@ -98,8 +100,9 @@ def matrix_sqrt_function(
         power-iteration normalisation) and ``method="eigh"`` with ``backward="svd-taylor"``,
         ``"svd-pade"`` or ``"svd-pi"``. The older spelling ``method="svd-taylor"`` (etc.) still
         works, with a ``DeprecationWarning``.
-    degree, iters, backward_iters, backward_tol, backward_degree
-        As in :func:`mathsqrt.sqrtm`.
+    degree, iters, tol, backward_iters, backward_tol, backward_degree
+        As in :func:`mathsqrt.sqrtm` (``tol`` picks ``method="ns-scaled"`` and a per-matrix
+        Lyapunov tolerance unless a method is given).
 
     Returns
     -------
@@ -114,9 +117,13 @@ def matrix_sqrt_function(
         For an unknown method or backward, or options that do not apply (raised here, at
         construction, by :func:`mathsqrt.methods.resolve`).
     """
-    method, backward = _legacy_method(method, backward)
-    kwargs = dict(degree=degree, iters=iters, backward_iters=backward_iters, backward_tol=backward_tol, backward_degree=backward_degree)
-    plan = methods.resolve(method, backward, **kwargs)  # a bad layer fails at construction
+    method, backward = _legacy_method(method, backward) if method is not None else (None, backward)
+    kwargs = dict(
+        degree=degree, iters=iters, tol=tol, backward_iters=backward_iters, backward_tol=backward_tol,
+        backward_degree=backward_degree,
+    )
+    method, backward, resolved = _with_tolerance(method, backward, kwargs)
+    plan = methods.resolve(method, backward, **resolved)  # a bad layer fails at construction
     return functools.partial(sqrtm, check_finite=False, method=method, backward=plan.backward.name, **kwargs)
 
 
@@ -186,6 +193,13 @@ def _check_tensor(x, cls: str) -> None:
         raise TypeError(f"{cls}: expected a floating-point tensor (features, not labels or raw image bytes), got {x.dtype}")
 
 
+def _check_eps(eps) -> float:
+    """``eps`` as a finite float >= 0 (NaN and infinity would only surface later, blamed on the input)."""
+    if isinstance(eps, bool) or not isinstance(eps, numbers.Real):
+        raise ValueError(f"eps must be a non-negative number, got {eps!r}")
+    return check_real("eps", eps, nonnegative=True)
+
+
 def _add_eps(A: torch.Tensor, eps: float) -> torch.Tensor:
     if eps == 0:
         return A
@@ -220,7 +234,8 @@ class ZCAWhitening(nn.Module):
         (``C`` must be divisible by ``groups``): a batch of ``groups`` covariance matrices of size
         ``C / groups`` [2]_. ``groups = C`` is ordinary batch normalisation.
     eps : float
-        :math:`\epsilon` added to the diagonal of the covariance (makes it strictly positive definite).
+        :math:`\epsilon \ge 0` added to the diagonal of the covariance (makes it strictly positive
+        definite); finite (NaN and infinity are rejected here, not blamed on the input later).
     momentum : float or None
         Weight of the current batch in the running averages, as in :class:`torch.nn.BatchNorm2d`;
         ``None`` gives the cumulative average.
@@ -228,8 +243,8 @@ class ZCAWhitening(nn.Module):
         Learn a per-channel scale :math:`\gamma` (initialised to 1) and shift :math:`\beta` (to 0).
     track_running_stats : bool
         Keep running statistics for evaluation mode; without them evaluation uses the batch
-        statistics, like training.
-    method, backward, degree, iters, backward_iters, backward_tol, backward_degree
+        statistics, like training (and so needs more than one sample per channel).
+    method, backward, degree, iters, tol, backward_iters, backward_tol, backward_degree
         Square-root method; see :func:`matrix_sqrt_function` and :func:`mathsqrt.sqrtm`.
         Defaults: MPA [5/5] with the 8-iteration Lyapunov backward, the paper's "MPA-Lya".
     process_group : torch.distributed.ProcessGroup, optional
@@ -265,6 +280,11 @@ class ZCAWhitening(nn.Module):
     training step, only to update the buffer.
 
     *Low precision.* float16/bfloat16 inputs are whitened in float32 and returned in their dtype.
+    Inside :func:`torch.autocast` the statistics and the whitening still run in float32 or wider
+    (autocast is switched off inside the layer) and the output keeps the input's dtype. The
+    backward pass works inside and outside the region; outside (as PyTorch recommends) it is the
+    float32 gradient, inside torch's own backward kernels for the layer's products and solve follow
+    the region's precision, as for any layer.
 
     References
     ----------
@@ -290,10 +310,11 @@ class ZCAWhitening(nn.Module):
         momentum: Optional[float] = 0.1,
         affine: bool = True,
         track_running_stats: bool = True,
-        method: str = "mpa",
+        method: Optional[str] = None,
         backward: Optional[str] = None,
         degree=None,
         iters: Optional[int] = None,
+        tol: Optional[float] = None,
         backward_iters: Optional[int] = None,
         backward_tol: Optional[float] = None,
         process_group=None,
@@ -304,8 +325,7 @@ class ZCAWhitening(nn.Module):
         groups = _check_features("groups", groups)
         if num_features % groups:
             raise ValueError(f"num_features ({num_features}) must be divisible by groups ({groups})")
-        if not isinstance(eps, numbers.Real) or eps < 0:
-            raise ValueError(f"eps must be a non-negative number, got {eps!r}")
+        eps = _check_eps(eps)
         if momentum is not None and not (isinstance(momentum, numbers.Real) and 0 <= momentum <= 1):
             raise ValueError(f"momentum must lie in [0, 1] or be None, got {momentum!r}")
         self.num_features = num_features
@@ -316,7 +336,7 @@ class ZCAWhitening(nn.Module):
         self.track_running_stats = bool(track_running_stats)
         self.process_group = process_group
         self._sqrt = matrix_sqrt_function(
-            method, backward, degree=degree, iters=iters, backward_iters=backward_iters, backward_tol=backward_tol,
+            method, backward, degree=degree, iters=iters, tol=tol, backward_iters=backward_iters, backward_tol=backward_tol,
             backward_degree=backward_degree,
         )
         self.method, self.backward = self._sqrt.keywords["method"], self._sqrt.keywords["backward"]
@@ -388,9 +408,15 @@ class ZCAWhitening(nn.Module):
             packed = AllReduceSum.apply(torch.cat([total.flatten(), count.reshape(1)]), group)
             total, count = packed[:-1].reshape(total.shape), packed[-1].detach()
         if float(count) < 2:
+            if self.training:
+                raise ValueError(
+                    "ZCAWhitening: expected more than one value per channel when training "
+                    f"(got {int(count)} sample(s) per channel); use a batch larger than one or call .eval()"
+                )
             raise ValueError(
-                "ZCAWhitening: expected more than one value per channel when training "
-                f"(got {int(count)} sample(s) per channel); use a batch larger than one or call .eval()"
+                "ZCAWhitening: with track_running_stats=False, evaluation mode whitens with the statistics of "
+                f"the batch itself, which need more than one value per channel (got {int(count)}); use a batch "
+                "larger than one, or a layer with track_running_stats=True (running statistics) for single samples"
             )
         mean = total / count
         Xc = X - mean
@@ -443,6 +469,10 @@ class ZCAWhitening(nn.Module):
             non-finite features (the factorisation fails).
         """
         self._check_input(x)
+        with no_autocast(x.device.type):  # statistics and whitening in float32 or wider, under autocast too
+            return self._whiten(x)
+
+    def _whiten(self, x: torch.Tensor) -> torch.Tensor:
         dtype = compute_dtype(x.dtype)
         X = self._grouped(x.to(dtype))
         use_batch = self.training or not self.track_running_stats
@@ -510,7 +540,7 @@ class CovariancePooling(nn.Module):
     reduced_channels : int, optional
         Reduce the channels to ``d = reduced_channels`` first: a 1×1 convolution + batch norm +
         ReLU for feature maps, as in iSQRT-COV [4]_; a linear layer for token sequences.
-    method, backward, degree, iters, backward_iters, backward_tol, backward_degree
+    method, backward, degree, iters, tol, backward_iters, backward_tol, backward_degree
         Square-root method, see :func:`matrix_sqrt_function`; includes the baselines
         ``method="pi"`` (So-ViT's dominant eigenpair [5]_) and ``method="eigh"`` with
         ``backward="svd-taylor"``, ``"svd-pi"`` or ``"svd-pade"``.
@@ -523,7 +553,7 @@ class CovariancePooling(nn.Module):
         Subtract the mean over positions (a covariance) or not (the second moment
         :math:`XX^T/M`, as in So-ViT's Eq. (25) of [1]_).
     eps : float
-        Added to the diagonal of :math:`\Sigma`.
+        Added to the diagonal of :math:`\Sigma`; finite and :math:`\ge 0`.
     output : {"triu", "matrix"}
         The upper-triangular vector ``(N, d(d+1)/2)`` or the full matrix ``(N, d, d)``.
     layout : {"auto", "maps", "tokens"}
@@ -538,6 +568,12 @@ class CovariancePooling(nn.Module):
     TypeError
         Non-tensor or non-floating-point input.
 
+    Notes
+    -----
+    Under :func:`torch.autocast` the channel reduction runs in the autocast dtype like any layer,
+    while the pooled matrix and its square root are computed in float32 or wider (autocast is
+    switched off for them); the output has the input's dtype.
+
     Examples
     --------
     >>> import torch, mathsqrt.nn
@@ -551,10 +587,11 @@ class CovariancePooling(nn.Module):
         in_channels: Optional[int] = None,
         *,
         reduced_channels: Optional[int] = None,
-        method: str = "mpa",
+        method: Optional[str] = None,
         backward: Optional[str] = None,
         degree=None,
         iters: Optional[int] = None,
+        tol: Optional[float] = None,
         backward_iters: Optional[int] = None,
         backward_tol: Optional[float] = None,
         normalize: str = "trace",
@@ -580,8 +617,7 @@ class CovariancePooling(nn.Module):
             raise ValueError(f"normalize must be one of {_NORMALIZE}, got {normalize!r}")
         if output not in _OUTPUTS:
             raise ValueError(f"output must be one of {_OUTPUTS}, got {output!r}")
-        if not isinstance(eps, numbers.Real) or eps < 0:
-            raise ValueError(f"eps must be a non-negative number, got {eps!r}")
+        eps = _check_eps(eps)
         self.in_channels = in_channels
         self.reduced_channels = reduced_channels
         self.normalize = normalize
@@ -591,7 +627,7 @@ class CovariancePooling(nn.Module):
         self.output = output
         self.layout = layout
         self._sqrt = matrix_sqrt_function(
-            method, backward, degree=degree, iters=iters, backward_iters=backward_iters, backward_tol=backward_tol,
+            method, backward, degree=degree, iters=iters, tol=tol, backward_iters=backward_iters, backward_tol=backward_tol,
             backward_degree=backward_degree,
         )
         self.method, self.backward = self._sqrt.keywords["method"], self._sqrt.keywords["backward"]
@@ -650,14 +686,15 @@ class CovariancePooling(nn.Module):
         if x.numel() == 0:
             raise ValueError(f"CovariancePooling: got an empty input of shape {tuple(x.shape)}")
         if self.reduce is not None:
-            x = self.reduce(x)
-        X = x.flatten(2) if x.dim() == 4 else x.transpose(1, 2)  # (N, d, HW) or (N, d, L)
-        X = X.to(compute_dtype(X.dtype))
-        M = X.shape[-1]
-        if self.center:
-            X = X - X.mean(dim=-1, keepdim=True)
-        A = sym(ops.matmul(X, X.transpose(-2, -1))) / M
-        return _add_eps(A, self.eps)
+            x = self.reduce(x)  # an ordinary layer: under the caller's autocast, if any
+        with no_autocast(x.device.type):  # the covariance in float32 or wider
+            X = x.flatten(2) if x.dim() == 4 else x.transpose(1, 2)  # (N, d, HW) or (N, d, L)
+            X = X.to(compute_dtype(X.dtype))
+            M = X.shape[-1]
+            if self.center:
+                X = X - X.mean(dim=-1, keepdim=True)
+            A = sym(ops.matmul(X, X.transpose(-2, -1))) / M
+            return _add_eps(A, self.eps)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         r"""Pool ``x``.
@@ -671,7 +708,12 @@ class CovariancePooling(nn.Module):
         Tensor, shape ``(N, d(d+1)/2)`` (``output="triu"``) or ``(N, d, d)``, dtype of ``x``.
         """
         A = self.covariance(x)
-        if not bool(torch.isfinite(A).all()):
+        with no_autocast(A.device.type):
+            return self._pool(A, x.dtype)
+
+    def _pool(self, A: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+        # (not under torch.func.vmap, which cannot branch on data: per-sample gradients, for instance)
+        if "vmap" not in functorch_levels(A) and not bool(torch.isfinite(A).all()):
             raise ValueError(
                 "CovariancePooling: the pooled matrix has NaN/Inf entries (is the input finite, and small enough "
                 f"that its squares do not overflow {A.dtype}?)"
@@ -691,7 +733,7 @@ class CovariancePooling(nn.Module):
             d = S.shape[-1]
             i, j = torch.triu_indices(d, d, device=S.device)
             S = S[..., i, j]
-        return S.to(x.dtype)
+        return S.to(dtype)
 
 
 class SoViTHead(nn.Module):

@@ -83,6 +83,7 @@ __all__ = [
     "lyapunov_scaled",
     "newton_schulz_scaled",
     "newton_schulz_tol",
+    "ns_scaled_forward",
     "lyapunov_scaled_matmul_count",
     "newton_schulz_scaled_matmul_count",
 ]
@@ -1169,3 +1170,32 @@ def newton_schulz_tol(A: torch.Tensor, *, tol: float, inverse: bool = False, ite
             stacklevel=3,
         )
     return out
+
+
+def ns_scaled_forward(
+    A: torch.Tensor, *, inverse: bool = False, iters: Optional[int] = None, tol: Optional[float] = None
+) -> torch.Tensor:
+    r"""``method="ns-scaled"`` of :func:`mathsqrt.sqrtm`: :func:`newton_schulz_tol` when a tolerance is
+    given, otherwise :func:`newton_schulz_scaled` with its default (full-accuracy) schedule.
+
+    Parameters
+    ----------
+    A : Tensor, shape ``(..., n, n)``
+    inverse : bool
+    iters : int, optional
+        Steps (with ``tol``: at most).
+    tol : float, optional
+        Relative accuracy per matrix (``sqrtm(..., tol=...)``).
+
+    Returns
+    -------
+    Tensor, shape ``(..., n, n)``, dtype of ``A``.
+
+    References
+    ----------
+    .. [1] N. Amsel, D. Persson, C. Musco, R. M. Gower, "The Polar Express: Optimal Matrix Sign
+       Methods and Their Application to the Muon Algorithm", arXiv:2505.16932, 2025.
+    """
+    if tol is None:
+        return newton_schulz_scaled(A, inverse=inverse, iters=iters)
+    return newton_schulz_tol(A, tol=tol, inverse=inverse, iters=iters)

@@ -14,6 +14,7 @@ References
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Dict, Optional, Union
 
@@ -21,7 +22,7 @@ import numpy as np
 import torch
 
 from . import counting as ops
-from ._kernels import compute_dtype, sym
+from ._kernels import check_real, compute_dtype, no_autocast, sym
 from .nn import matrix_sqrt_function, spd_solve
 
 __all__ = ["wct", "transfer_colour", "load_sample_images", "SAMPLE_IMAGES"]
@@ -78,9 +79,9 @@ def wct(
     style : Tensor, shape ``(C, M')`` or ``(B, C, M')``
         Style features, same channels (and batch), any number of positions ``M' >= 2``.
     alpha : float
-        Blend between the content (0) and the transformed features (1).
+        Blend between the content (0) and the transformed features (1); finite.
     eps : float
-        Regulariser :math:`\epsilon \ge 0` of both covariances.
+        Regulariser :math:`\epsilon \ge 0` of both covariances; finite.
     method, backward, degree, iters, backward_iters, backward_tol, backward_degree
         Square-root method, see :func:`mathsqrt.nn.matrix_sqrt_function`. The default is the exact
         eigendecomposition: small colour covariances are often ill-conditioned (the 3×3 RGB
@@ -99,7 +100,8 @@ def wct(
         Non-tensor or non-floating-point input.
     ValueError
         Wrong number of dimensions, mismatched channels or batch, empty input, fewer than two
-        positions, non-finite features or covariances (features too large for the dtype).
+        positions, non-finite features or covariances (features too large for the dtype), a NaN or
+        infinite ``alpha`` or ``eps``.
 
     Examples
     --------
@@ -131,8 +133,11 @@ def wct(
         )
     if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):
         raise TypeError(f"wct: alpha must be a real number, got {type(alpha).__name__}")
-    if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or eps < 0:
+    if not math.isfinite(alpha):
+        raise ValueError(f"wct: alpha must be a finite number (0 = content, 1 = full transfer), got {alpha!r}")
+    if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not eps >= 0:
         raise ValueError(f"wct: eps must be a non-negative number, got {eps!r}")
+    eps = check_real("wct: eps", eps, nonnegative=True)
     sqrt = matrix_sqrt_function(
         method,
         backward,
@@ -143,20 +148,25 @@ def wct(
         backward_degree=backward_degree,
     )
     dtype = compute_dtype(content.dtype)
-    Xc = content.to(dtype)
-    Xs = style.to(dtype=dtype, device=content.device)
-    _, centred, A_c = _moments(Xc, float(eps))
-    mu_s, _, A_s = _moments(Xs, float(eps))
-    for name, A in (("content", A_c), ("style", A_s)):
-        if not bool(torch.isfinite(A).all()):
-            raise ValueError(
-                f"wct: the {name} covariance has NaN/Inf entries: the features are too large for {dtype} "
-                "(their squares overflow); rescale them or use float64"
-            )
-    whitened, _ = spd_solve(sqrt(A_c), centred, what="the content covariance square root")
-    coloured = ops.matmul(sqrt(A_s), whitened) + mu_s
-    out = coloured if alpha == 1 else alpha * coloured + (1 - alpha) * Xc
+    with no_autocast(content.device.type):  # float32 or wider, under torch.autocast too
+        Xc = content.to(dtype)
+        Xs = style.to(dtype=dtype, device=content.device)
+        _, centred, A_c = _moments(Xc, eps)
+        mu_s, _, A_s = _moments(Xs, eps)
+        for name, A in (("content", A_c), ("style", A_s)):
+            if not bool(torch.isfinite(A).all()):
+                raise ValueError(
+                    f"wct: the {name} covariance has NaN/Inf entries: the features are too large for {dtype} "
+                    "(their squares overflow); rescale them or use float64"
+                )
+        whitened, _ = spd_solve(sqrt(A_c), centred, what="the content covariance square root")
+        coloured = ops.matmul(sqrt(A_s), whitened) + mu_s
+        out = coloured if alpha == 1 else alpha * coloured + (1 - alpha) * Xc
     return out.to(content.dtype)
+
+
+#: Floating-point images may overshoot [0, 1] by this much (resampling ringing) before they are rejected.
+_RANGE_SLACK = 0.5
 
 
 def _as_float_image(image: ArrayLike, name: str) -> torch.Tensor:
@@ -180,6 +190,18 @@ def _as_float_image(image: ArrayLike, name: str) -> torch.Tensor:
         raise ValueError(f"transfer_colour: {name} must be an RGB image of shape (H, W, 3), got {tuple(t.shape)}")
     if t.shape[0] * t.shape[1] < 2:
         raise ValueError(f"transfer_colour: {name} needs at least two pixels, got {tuple(t.shape)}")
+    if not bool(torch.isfinite(t).all()):
+        raise ValueError(f"transfer_colour: {name} contains NaN/Inf values")
+    low, high = float(t.min()), float(t.max())
+    if low < -_RANGE_SLACK or high > 1 + _RANGE_SLACK:
+        hint = ""
+        if high > 1 + _RANGE_SLACK:
+            hint = " (a float image on the 0-255 scale? divide it by 255, or pass it as uint8)"
+        raise ValueError(
+            f"transfer_colour: {name} is a floating-point image with values in [{low:.4g}, {high:.4g}]; "
+            f"float images must lie in [0, 1]{hint}. The result is clipped to [0, 1], so an image on another "
+            "scale would come back saturated"
+        )
     return t
 
 
@@ -201,7 +223,9 @@ def transfer_colour(
     Parameters
     ----------
     content_image, style_image : array or Tensor, shape ``(H, W, 3)`` and ``(H', W', 3)``
-        RGB images, ``uint8`` in 0–255 or floating point in 0–1.
+        RGB images, ``uint8`` in 0–255 or floating point in 0–1. A float image with values outside
+        :math:`[-0.5, 1.5]` (typically one on the 0–255 scale) is rejected with a ``ValueError``
+        rather than silently clipped.
     alpha : float
         0 returns the content image, 1 the full transfer.
     eps : float
@@ -214,6 +238,14 @@ def transfer_colour(
     -------
     array or Tensor, shape ``(H, W, 3)``
         Floating point in ``[0, 1]`` (clipped), a numpy array for numpy content, else a tensor.
+
+    Raises
+    ------
+    TypeError
+        An image that is not a numpy array or tensor, or of an integer dtype other than ``uint8``.
+    ValueError
+        Not of shape ``(H, W, 3)``, fewer than two pixels, NaN/Inf values, or a float image outside
+        :math:`[-0.5, 1.5]`; and whatever :func:`wct` rejects.
     """
     content = _as_float_image(content_image, "content_image")
     style = _as_float_image(style_image, "style_image")
