@@ -38,7 +38,7 @@ NOTEBOOK_DIR = Path(os.environ.get("MATHSQRT_BROWSER_NOTEBOOKS", bs.ROOT / "note
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 VIEWPORT = {"width": 1400, "height": 1000}
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,7 @@ import torch.multiprocessing as mp
 import mathsqrt.nn as mnn
 
 pytestmark = [
+    pytest.mark.slow,
     pytest.mark.timeout(180),
     pytest.mark.skipif(not dist.is_available() or not dist.is_gloo_available(), reason="torch.distributed with gloo is not available"),
 ]
