@@ -7,6 +7,8 @@
 #   make bench    speed/error benchmark (python -m mathsqrt.paper.bench); options via BENCH_ARGS,
 #                 e.g. make bench BENCH_ARGS="--device cuda" or BENCH_ARGS="--quick --sweeps batch"
 #   make figures  regenerate every figure in figures/ (python -m mathsqrt.paper.figures)
+#   make docs     build the documentation site into docs/_build/html (warnings are errors; the
+#                 notebooks are executed in fast mode, MATHSQRT_FAST=1)
 #
 # The torch requirement can be overridden, e.g. `make test TORCH=torch==2.13.0` for a CPU-only build.
 
@@ -15,10 +17,12 @@ VENV   ?= .venv
 TORCH  ?= torch>=2.2
 PORT   ?= 8888
 BENCH_ARGS ?=
+DOCS_OUT ?= docs/_build/html
+SPHINXOPTS ?= -W --keep-going -n
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.mathsqrt-installed
 
-.PHONY: setup lab lint test test-fast bench figures clean
+.PHONY: setup lab lint test test-fast bench figures docs clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +31,7 @@ $(PY):
 $(STAMP): pyproject.toml Makefile | $(PY)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet "$(TORCH)"
-	$(PY) -m pip install --quiet -e ".[notebooks,test]"
+	$(PY) -m pip install --quiet -e ".[notebooks,test,docs]"
 	@echo "$(TORCH)" > $@
 
 setup: $(STAMP)
@@ -65,5 +69,11 @@ bench: setup
 figures: setup
 	$(PY) -m mathsqrt.paper.figures
 
+# The static site: landing page, executed notebooks, API reference, gallery, errata, comparison.
+# Strict: -W (warnings are errors), --keep-going (report them all), -n (every reference resolves).
+docs: setup
+	$(PY) -m sphinx -b html $(SPHINXOPTS) -d docs/_build/doctrees docs $(DOCS_OUT)
+	@echo "Open $(DOCS_OUT)/index.html"
+
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis results build *.egg-info
+	rm -rf $(VENV) .pytest_cache .hypothesis results build dist *.egg-info docs/_build docs/notebooks

@@ -176,6 +176,17 @@ def frobenius_norm(A: torch.Tensor, *, keepdim: bool = False) -> torch.Tensor:
     -------
     Tensor, shape ``(...)`` or ``(..., 1, 1)``, dtype of ``A``
         Zero for a zero matrix.
+
+    Notes
+    -----
+    Scaling before summing squares is the classical remedy for overflow and underflow in norms
+    ([1]_); the norm is the normalisation of Eq. (4) of [2]_.
+
+    References
+    ----------
+    .. [1] J. L. Blue, "A portable Fortran program to find the Euclidean norm of a vector", ACM Trans.
+       Math. Softw. 4(1), 1978 (scaling against overflow and underflow).
+    .. [2] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022, Eq. (4).
     """
     scale = pow2_scale(A)
     norm = torch.linalg.matrix_norm(A / scale, keepdim=True) * scale
@@ -211,6 +222,16 @@ def spd_solve(
     ValueError
         If the factorisation fails for any matrix of the batch; the message names how many and
         the index of the first.
+
+    Notes
+    -----
+    A solve instead of an inverse follows [1]_, Sec. 3.1.2 (after Eq. (13)); the stability of the
+    Cholesky factorisation of SPD matrices is [2]_, Ch. 10.
+
+    References
+    ----------
+    .. [1] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022, Sec. 3.1.2, Eq. (13).
+    .. [2] N. J. Higham, "Accuracy and Stability of Numerical Algorithms", 2nd ed., SIAM, 2002, Ch. 10.
     """
     L, info = ops.cholesky(S)
     failed = info != 0

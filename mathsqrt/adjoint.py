@@ -72,7 +72,17 @@ def frechet_polynomials(
     -------
     tuple of Tensor
         :math:`L_p(W, E) = \sum_{k\ge1} p_k D_k`, :math:`D_1 = E`,
-        :math:`D_k = W D_{k-1} + E W^{k-1}` ([3]_), one per polynomial; ``2(d - 1)`` matmuls in all.
+        :math:`D_k = W D_{k-1} + E W^{k-1}` ([2]_), one per polynomial; ``2(d - 1)`` matmuls in all.
+
+    Notes
+    -----
+    The Fréchet derivative and its rules for sums and products are in [1]_, Ch. 3.
+
+    References
+    ----------
+    .. [1] N. J. Higham, "Functions of Matrices: Theory and Computation", SIAM, 2008, Ch. 3.
+    .. [2] A. H. Al-Mohy, N. J. Higham, "Computing the Fréchet derivative of the matrix exponential, with
+       an application to condition number estimation", SIAM J. Matrix Anal. Appl. 30(4), 2009.
     """
     degree = max(len(p) for p in polys) - 1
     out = [torch.zeros_like(E) for _ in polys]
@@ -104,6 +114,22 @@ def frechet_horner(X: torch.Tensor, accumulators: Sequence[torch.Tensor], top: F
     top : Fraction
         The leading coefficient :math:`p_d`.
     E : Tensor, shape ``(B, n, n)``
+
+    Returns
+    -------
+    Tensor, shape ``(B, n, n)``
+        :math:`L_p(X, E)`.
+
+    Notes
+    -----
+    Differentiating the evaluation scheme of a polynomial is the technique of [1]_; the Fréchet
+    derivative is defined in [2]_, Ch. 3.
+
+    References
+    ----------
+    .. [1] A. H. Al-Mohy, N. J. Higham, "Computing the Fréchet derivative of the matrix exponential, with
+       an application to condition number estimation", SIAM J. Matrix Anal. Appl. 30(4), 2009.
+    .. [2] N. J. Higham, "Functions of Matrices: Theory and Computation", SIAM, 2008, Ch. 3.
     """
     dH = E * float(top)
     for H in accumulators:
@@ -138,6 +164,20 @@ def through_normalisation(
         The incoming gradient.
     inverse : bool
         ``out`` is :math:`\nu^{-1/2} f` (inverse square root) instead of :math:`\nu^{1/2} f`.
+
+    Returns
+    -------
+    Tensor, shape ``(..., n, n)``
+        :math:`\partial l/\partial A`.
+
+    Notes
+    -----
+    The pre-normalisation and post-compensation are Eq. (4) of [1]_; its Eq. (6) gives their
+    gradients for the Newton–Schulz iteration.
+
+    References
+    ----------
+    .. [1] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022, Eq. (4)–(6).
     """
     safe = torch.where(norm > 0, norm, torch.ones_like(norm))
     W = A / safe
@@ -153,7 +193,7 @@ def ns_reverse(
     r"""Reverse pass of the coupled Newton–Schulz iteration, by hand.
 
     The forward runs :math:`T_k = \tfrac32 I - \tfrac12 Z_k Y_k`, :math:`Y_{k+1} = Y_k T_k`,
-    :math:`Z_{k+1} = T_k Z_k` from :math:`Y_0 = W`, :math:`Z_0 = I` ([1]_ Eq. 4). Backwards, with
+    :math:`Z_{k+1} = T_k Z_k` from :math:`Y_0 = W`, :math:`Z_0 = I` ([1]_ Eq. (3)–(4)). Backwards, with
     :math:`\bar Y_T = \bar G` (square root) or :math:`\bar Z_T = \bar G` (inverse):
 
     .. math:: \bar T_k = Y_k^T\bar Y_{k+1} + \bar Z_{k+1} Z_k^T,\quad
@@ -176,6 +216,10 @@ def ns_reverse(
     -------
     Tensor, shape ``(B, n, n)``
         :math:`\partial l / \partial W`.
+
+    References
+    ----------
+    .. [1] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022, Eq. (3)–(6) (the coupled iteration and its backward).
     """
     Ybar = None if inverse else Gbar
     Zbar = Gbar if inverse else None
@@ -235,6 +279,25 @@ def mpa_adjoint(G: torch.Tensor, saved, *, degree: Tuple[int, int]) -> torch.Ten
     shifted matrices :math:`M_j = \sigma_j I + \gamma_j W`. Then, since :math:`M_j` commutes with
     :math:`W`, :math:`L_{M_j^{-1}W}(W, E) = \sigma_j M_j^{-1} E M_j^{-1}` and
     :math:`L_{M_j^{-1}}(W, E) = -\gamma_j M_j^{-1} E M_j^{-1}`: two solves per term.
+
+    Parameters
+    ----------
+    G : Tensor, shape ``(..., n, n)``
+        Incoming gradient with respect to the output.
+    saved : Saved
+        From the forward pass, with ``saved.aux`` filled (``return_aux=True``).
+    degree : (int, int)
+        The forward's ``[m/n]``.
+
+    Returns
+    -------
+    Tensor, shape ``(..., n, n)``
+        :math:`\partial l/\partial A`.
+
+    References
+    ----------
+    .. [1] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022, Eq. (13) and appendix A.6.
+    .. [2] N. J. Higham, "Functions of Matrices: Theory and Computation", SIAM, 2008, Ch. 3 (Thm. 3.6 and Problem 3.8).
     """
     from .coefficients import compose_one_minus, pade_coefficients, pade_shifted_fractions
 
@@ -273,6 +336,30 @@ def mtp_adjoint(G: torch.Tensor, saved, *, degree: int) -> torch.Tensor:
     accumulators: ``2(K - 1)`` matmuls for degree ``K`` ([1]_ Eq. 10).
 
     ``saved.aux`` holds ``norm``, ``Z`` and the Horner accumulators ``H0``, ``H1``, ...
+
+    Parameters
+    ----------
+    G : Tensor, shape ``(..., n, n)``
+        Incoming gradient with respect to the output.
+    saved : Saved
+        From the forward pass, with ``saved.aux`` filled (``return_aux=True``).
+    degree : int
+        The forward's truncation degree ``K``.
+
+    Returns
+    -------
+    Tensor, shape ``(..., n, n)``
+        :math:`\partial l/\partial A`.
+
+    Notes
+    -----
+    The derivative of the Horner recurrence follows [2]_.
+
+    References
+    ----------
+    .. [1] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022, Eq. (10).
+    .. [2] A. H. Al-Mohy, N. J. Higham, "Computing the Fréchet derivative of the matrix exponential, with
+       an application to condition number estimation", SIAM J. Matrix Anal. Appl. 30(4), 2009.
     """
     from .coefficients import taylor_coefficients
 
@@ -296,6 +383,28 @@ def ns_adjoint(G: torch.Tensor, saved, *, iters: int) -> torch.Tensor:
     r"""Exact gradient of :func:`mathsqrt.forward.newton_schulz` as computed: :func:`ns_reverse`.
 
     ``saved.aux`` holds ``norm`` and the iterates ``Y0..``, ``Z1..`` and ``T0..``.
+
+    Parameters
+    ----------
+    G : Tensor, shape ``(..., n, n)``
+        Incoming gradient with respect to the output.
+    saved : Saved
+        From the forward pass, with ``saved.aux`` filled (``return_aux=True``).
+    iters : int
+        The forward's number of iterations.
+
+    Returns
+    -------
+    Tensor, shape ``(..., n, n)``
+        :math:`\partial l/\partial A`.
+
+    Notes
+    -----
+    The same gradient as the backward of the Newton–Schulz iteration in [1]_, Eq. (5)–(6).
+
+    References
+    ----------
+    .. [1] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022, Eq. (3)–(6).
     """
     aux = saved.aux
     n = G.shape[-1]
@@ -310,5 +419,30 @@ def ns_adjoint(G: torch.Tensor, saved, *, iters: int) -> torch.Tensor:
 
 
 def grad_adjoint(G: torch.Tensor, saved, *, adjoint) -> torch.Tensor:
-    """``backward="adjoint"``: the forward's own exact adjoint (``adjoint(G, saved)``, from the method table)."""
+    """``backward="adjoint"``: the forward's own exact adjoint (``adjoint(G, saved)``, from the method table).
+
+    Parameters
+    ----------
+    G : Tensor, shape ``(..., n, n)``
+        Incoming gradient with respect to the output.
+    saved : Saved
+        From the forward pass.
+    adjoint : callable
+        The forward method's adjoint, ``adjoint(G, saved) -> Tensor``.
+
+    Returns
+    -------
+    Tensor, shape ``(..., n, n)``
+        The gradient with respect to ``A``.
+
+    Notes
+    -----
+    The exact adjoint of the computed forward is the alternative to the Lyapunov backward that
+    [1]_ discusses in appendix A.4 (consistent forward and backward); for the Fréchet derivative see [2]_, Ch. 3.
+
+    References
+    ----------
+    .. [1] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022, appendix A.4.
+    .. [2] N. J. Higham, "Functions of Matrices: Theory and Computation", SIAM, 2008, Ch. 3.
+    """
     return adjoint(G, saved)

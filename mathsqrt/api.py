@@ -170,6 +170,16 @@ def residual(A: torch.Tensor, Y: torch.Tensor, *, inverse: bool = False) -> torc
     TypeError, ValueError
         ``A`` or ``Y`` is not a tensor of square matrices, or their shapes differ.
 
+    Notes
+    -----
+    The residual :math:`\|Y^2 - A\|_F/\|A\|_F` as a measure of the quality of a computed square root
+    is discussed in [1]_, Sec. 6.1; the paper reports errors of this kind ([2]_, Sec. 4.1).
+
+    References
+    ----------
+    .. [1] N. J. Higham, "Functions of Matrices: Theory and Computation", SIAM, 2008, Sec. 6.1.
+    .. [2] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022, Sec. 4.1.
+
     Examples
     --------
     >>> import torch, mathsqrt
@@ -330,6 +340,14 @@ def residual_bound(method: str = "mpa", n: int = 2, *, inverse: bool = False, **
     :math:`10^{12}`, singular matrices, every method, MPA degrees 1 to 64, MTP degrees 0 to 40, NS up
     to 20 iterations): no result as accurate as its method allows was refused. (Newton–Schulz run
     for 30 iterations on a numerically singular float32 matrix diverges to NaN, and is refused.)
+
+    The exact error of the MPA used here is derived from the closed form of the diagonal Padé
+    approximant ([1]_, Sec. 5.4); the methods are those of [2]_, Table 1.
+
+    References
+    ----------
+    .. [1] N. J. Higham, "Functions of Matrices: Theory and Computation", SIAM, 2008, Sec. 5.4.
+    .. [2] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022, Table 1.
 
     Examples
     --------
@@ -630,6 +648,8 @@ def sqrtm(
     own error cannot explain (``sqrtm(-4 * I, method="ns")`` raises). An input that is indefinite
     by a little can still pass: the certificate guarantees a residual within twice
     :func:`residual_bound`, not positive semi-definiteness.
+
+    The principal square root and its Fréchet derivative (the Lyapunov equation) are in [2]_, Ch. 6.
 
     References
     ----------

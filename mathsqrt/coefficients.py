@@ -133,6 +133,10 @@ def taylor_coefficients(K: int, power: PowerLike = Fraction(1, 2)) -> Coeffs:
     The matrix Taylor polynomial (MTP) of [1]_, Eq. (8)–(10), evaluates this series at
     :math:`Z = I - A/\|A\|_F`. For :math:`p = 1/2`: ``1, -1/2, -1/8, -1/16, -5/128, ...``.
 
+    References
+    ----------
+    .. [1] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022, Sec. 3.1.1, Eq. (7)–(10).
+
     Examples
     --------
     >>> taylor_coefficients(3)
@@ -189,6 +193,11 @@ def pade_coefficients(m: int, n=None, power: PowerLike = Fraction(1, 2)) -> Tupl
 
     The paper's sign convention is :math:`P = 1 - \sum p_k z^k`; see :func:`paper_convention`.
 
+    References
+    ----------
+    .. [1] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022, Sec. 3.1.2, Eq. (11)–(12).
+    .. [2] G. A. Baker, P. Graves-Morris, "Padé Approximants", 2nd ed., Cambridge University Press, 1996, Ch. 1.
+
     Examples
     --------
     >>> P, Q = pade_coefficients(1)
@@ -204,6 +213,21 @@ def paper_convention(coeffs: Coeffs) -> Coeffs:
     r"""Convert ascending coefficients ``(1, C1, C2, ...)`` to the paper's ``(c1, c2, ...)``.
 
     The paper writes :math:`1 - \sum_k c_k z^k`, so ``c_k = -C[k]`` ([1]_, Eq. (11)).
+
+    Parameters
+    ----------
+    coeffs : tuple of Fraction
+        Coefficients in ascending powers with constant term 1, as returned by
+        :func:`taylor_coefficients` or :func:`pade_coefficients`.
+
+    Returns
+    -------
+    tuple of Fraction
+        ``len(coeffs) - 1`` coefficients ``(c1, c2, ...)`` with ``c_k = -coeffs[k]``.
+
+    References
+    ----------
+    .. [1] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022, Sec. 3.1.2, Eq. (11)–(12).
     """
     if coeffs[0] != 1:
         raise ValueError("expected a polynomial with constant term 1")
@@ -233,6 +257,28 @@ def evaluate(coeffs, z):
     """Evaluate a polynomial given in ascending coefficients at ``z`` (Horner's rule).
 
     ``z`` may be a ``Fraction`` (exact result), a float, a complex number or a numpy array.
+
+    Parameters
+    ----------
+    coeffs : sequence of Fraction or float
+        Coefficients in ascending powers.
+    z : Fraction, float, complex or numpy.ndarray
+        Point(s) of evaluation.
+
+    Returns
+    -------
+    Fraction, float, complex or numpy.ndarray
+        The value of the polynomial at ``z`` (of the type that the arithmetic of ``coeffs`` and
+        ``z`` produces).
+
+    Notes
+    -----
+    Horner's rule takes one multiplication and one addition per coefficient ([1]_).
+
+    References
+    ----------
+    .. [1] D. E. Knuth, "The Art of Computer Programming", Vol. 2: Seminumerical Algorithms, 3rd ed.,
+       Addison-Wesley, 1998, Sec. 4.6.4 (evaluation of polynomials).
     """
     result = 0 * z + coeffs[-1] if not isinstance(z, Fraction) else Fraction(coeffs[-1])
     for c in reversed(coeffs[:-1]):
@@ -258,6 +304,13 @@ def _poles(m: int, n: int, p: Fraction) -> Tuple[complex, ...]:
 def pade_poles(m: int, n=None, power: PowerLike = Fraction(1, 2)) -> Tuple[complex, ...]:
     r"""Poles of the ``[m/n]`` Padé approximant: the roots of its denominator :math:`Q`.
 
+    Parameters
+    ----------
+    m, n : int
+        Degrees of the approximant ``[m/n]`` (``n`` defaults to ``m``).
+    power : Fraction, int or str, optional
+        The exponent :math:`p \in (-1, 1)` (default ``1/2``).
+
     Returns
     -------
     tuple of complex
@@ -269,6 +322,10 @@ def pade_poles(m: int, n=None, power: PowerLike = Fraction(1, 2)) -> Tuple[compl
     :math:`\sec^2(j\pi/(2K+1))`, ``j = 1..K``, all beyond ``z = 1``: no pole can meet the
     spectrum of :math:`Z \subset [0, 1)`, which is the stability argument of [1]_, appendix A.11.
     For ``K = 5``: 1.0862, 1.4130, 2.3319, 5.7948, 49.374.
+
+    References
+    ----------
+    .. [1] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022, appendix A.11 (the defect of Padé approximants).
     """
     m = _check_degree("m", m)
     n = m if n is None else _check_degree("n", n)
@@ -287,6 +344,15 @@ class PadeMinimum:
         :math:`Q(z)` there (exact when ``z`` is exact).
     exact : bool
         Whether ``z`` and ``value`` are exact rationals.
+
+    Notes
+    -----
+    Returned by :func:`pade_denominator_minimum`; the paper checks the stability of its Padé
+    coefficients by this minimum ([1]_, appendix A.12).
+
+    References
+    ----------
+    .. [1] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022, appendix A.12 (the minimum of the denominator on ``[0, 1]``).
     """
 
     z: Union[Fraction, float]
@@ -318,6 +384,18 @@ def pade_denominator_minimum(m: int, n=None, power: PowerLike = Fraction(1, 2)) 
     A positive minimum means :math:`Q(Z)` is symmetric positive definite for every SPD input, so the
     MPA solve :math:`Q(Z) X = P(Z)` is well posed and a Cholesky factorisation applies.
 
+    Parameters
+    ----------
+    m, n : int
+        Degrees of the approximant ``[m/n]`` (``n`` defaults to ``m``).
+    power : Fraction, int or str, optional
+        The exponent :math:`p \in (-1, 1)` (default ``1/2``).
+
+    Returns
+    -------
+    PadeMinimum
+        Where the minimum is attained and its value, exact when possible.
+
     Notes
     -----
     Candidates are the end points and the real roots of :math:`Q'` in ``(0, 1)`` (found exactly by
@@ -325,6 +403,10 @@ def pade_denominator_minimum(m: int, n=None, power: PowerLike = Fraction(1, 2)) 
     ``[0, 1]`` and the minimum is :math:`Q_K(1) = (2K+1)/4^K`: ``11/1024 = 0.0107421875`` for
     ``K = 5``. The paper ([1]_, appendix A.12) quotes ``0.0108672``, a value that comes from its
     misprinted coefficient ``q5[3] = 0.54675`` (exactly ``35/64 = 0.546875``; see :data:`PAPER_Q5`).
+
+    References
+    ----------
+    .. [1] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022, appendix A.11–A.12.
     """
     m = _check_degree("m", m)
     n = m if n is None else _check_degree("n", n)
@@ -357,6 +439,15 @@ def pade_partial_fractions(K: int, power: PowerLike = Fraction(1, 2)):
     :math:`w_j = -\alpha_j/\beta_j` and :math:`c_0 = 1 + \sum_j \alpha_j/\beta_j`.
     Each term is one shifted SPD solve, which is robust in low precision. The same expansion in
     :math:`a = 1 - z`, in closed form and for the inverse too, is :func:`pade_shifted_fractions`.
+
+    Partial-fraction forms of Padé approximants of this family go back to Kenney and Laub; see
+    [1]_, Sec. 5.4 (the Padé iterations for the matrix sign function, whose
+    square-root form is :math:`\sqrt{1-z}` at :math:`z = 1 - x^2`) and [2]_, Ch. 1.
+
+    References
+    ----------
+    .. [1] N. J. Higham, "Functions of Matrices: Theory and Computation", SIAM, 2008, Sec. 5.4.
+    .. [2] G. A. Baker, P. Graves-Morris, "Padé Approximants", 2nd ed., Cambridge University Press, 1996, Ch. 1.
     """
     K = _check_degree("K", K)
     if K < 1:
@@ -429,9 +520,14 @@ def pade_shifted_fractions(K: int, *, inverse: bool = False):
     (square root, after dividing by :math:`a`) or at :math:`a \to \infty` (inverse). Every term is
     positive for :math:`a \ge 0`, so a sum of the terms has no cancellation, and each term's matrix
     is better conditioned than :math:`Q(W)` or :math:`P(W)` as a whole: this is the evaluation that
-    :func:`mathsqrt.forward.mpa` uses above the polynomial range ([2]_, Ch. 1; [3]_, Sec. 5.4).
+    :func:`mathsqrt.forward.mpa` uses above the polynomial range ([1]_, Ch. 1; [2]_, Sec. 5.4).
     The values are closed forms evaluated in float64 (checked against the exact rational
     :func:`pade_coefficients` in the tests).
+
+    References
+    ----------
+    .. [1] G. A. Baker, P. Graves-Morris, "Padé Approximants", 2nd ed., Cambridge University Press, 1996, Ch. 1.
+    .. [2] N. J. Higham, "Functions of Matrices: Theory and Computation", SIAM, 2008, Sec. 5.4.
     """
     K = _check_degree("K", K)
     if K < 1:
@@ -492,6 +588,14 @@ def pade_polynomial_rounding(m: int, n=None, *, inverse: bool = False) -> float:
     the operations: 13.8 for ``[5/5]``, 37 for ``[6/6]``, 3.2e3 for ``[10/10]``. It is a bound,
     about twice the worst rounding measured (7.1 for ``[5/5]``); it ranks the approximants that the
     forward may evaluate as polynomials (:data:`MPA_POLYNOMIAL_REFERENCE`).
+
+    The per-coefficient rounding is that of Horner's rule ([1]_, Sec. 5.1); the quotient is the
+    solve of Eq. (13) of [2]_.
+
+    References
+    ----------
+    .. [1] N. J. Higham, "Accuracy and Stability of Numerical Algorithms", 2nd ed., SIAM, 2002, Sec. 5.1.
+    .. [2] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022, Sec. 3.1.2, Eq. (13).
     """
     m = _check_degree("m", m)
     n = m if n is None else _check_degree("n", n)
@@ -528,6 +632,11 @@ def pade_rounding_floor(a_min, dtype, *, inverse: bool = False):
     inverse : bool
         For the inverse square root.
 
+    Returns
+    -------
+    float or numpy.ndarray
+        The floor, as a relative error (same shape as ``a_min``).
+
     Notes
     -----
     A relative perturbation :math:`\epsilon` of the normalised matrix moves an eigenvalue
@@ -538,6 +647,13 @@ def pade_rounding_floor(a_min, dtype, *, inverse: bool = False):
     rounding stays below 1.5 units at every degree up to ``K = 128``, with the polynomial ``[5/5]``
     below 7.1 (see :data:`MPA_ROUNDING_FACTOR`). So the forward's relative error (Frobenius norm) is at most
     ``abs(pade_relative_error(a_min, K)) + pade_rounding_floor(a_min, dtype)``.
+
+    The units are the condition numbers of :math:`A^{1/2}` and :math:`A^{-1/2}` at :math:`a_{\min}`
+    ([1]_, Sec. 6.1).
+
+    References
+    ----------
+    .. [1] N. J. Higham, "Functions of Matrices: Theory and Computation", SIAM, 2008, Sec. 6.1.
     """
     import numpy as np
 
@@ -568,7 +684,11 @@ def pade_relative_error(a, K: int, *, inverse: bool = False):
     -----
     Follows from :math:`P/Q = s \coth(N\,\mathrm{artanh}\, s)`, :math:`s = \sqrt{1 - z} = \sqrt a`
     (the diagonal approximants of :math:`\sqrt{1-z}` are the truncations of a continued fraction
-    whose closed form is given in [3]_, Sec. 5.4 and 6.7). Only for ``power = 1/2`` and ``-1/2``.
+    whose closed form is given in [1]_, Sec. 5.4 and 6.7). Only for ``power = 1/2`` and ``-1/2``.
+
+    References
+    ----------
+    .. [1] N. J. Higham, "Functions of Matrices: Theory and Computation", SIAM, 2008, Sec. 5.4 and 6.7.
     """
     import numpy as np
 
@@ -587,6 +707,20 @@ def taylor_error_at_one(K: int) -> float:
     The remainder there is :math:`\sum_{k>K} |c_k| = |c_0 + \dots + c_K|` (the series sums to 0),
     which behaves like :math:`1/\sqrt{\pi K}`: 0.18 at ``K = 10``. This slow decay is why the MTP
     needs high degrees for ill-conditioned matrices ([1]_, Sec. 3.1.2).
+
+    Parameters
+    ----------
+    K : int
+        Degree of the Taylor polynomial, ``K >= 0``.
+
+    Returns
+    -------
+    float
+        :math:`|c_0 + \dots + c_K|`, the absolute error of the truncated series at ``z = 1``.
+
+    References
+    ----------
+    .. [1] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022, Sec. 3.1.2.
     """
     return float(abs(sum(_taylor(_check_degree("K", K), Fraction(1, 2)))))
 
@@ -630,6 +764,13 @@ def pade_degree_for_tolerance(
     in ``a``), so the bound is exact, not a heuristic. The forward's rounding does not grow with the
     degree (:func:`mathsqrt.forward.mpa` switches to partial fractions above ``[5/5]``), so in a given
     dtype a tolerance is reachable exactly when it exceeds the floor.
+
+    The paper fixes the degree by hand and studies its effect ([1]_, appendix A.7.1); this
+    function chooses it from the exact error instead.
+
+    References
+    ----------
+    .. [1] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022, Eq. (13) and appendix A.7.1.
 
     Examples
     --------

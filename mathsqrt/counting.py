@@ -62,7 +62,23 @@ def _counter():
 
 
 def record(kind: str, number: int = 1) -> None:
-    """Add ``number`` operations of ``kind`` to the active counter, if any."""
+    """Add ``number`` operations of ``kind`` to the active counter, if any.
+
+    Parameters
+    ----------
+    kind : str
+        Counter key, e.g. ``"matmul"``.
+    number : int
+        How many operations to add.
+
+    Notes
+    -----
+    Costs are counted in matrix products as in [1]_, Tables 1 and 2.
+
+    References
+    ----------
+    .. [1] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022, Tables 1 and 2 (costs counted in matrix multiplications and inverses).
+    """
     counter = _counter()
     if counter is not None:
         counter[kind] += number
@@ -77,6 +93,14 @@ def count_ops() -> Iterator[Counter]:
     collections.Counter
         Keys: ``"matmul"``, ``"cholesky"``, ``"solve"`` (triangular solve pairs of a Cholesky
         solve), ``"eigh"``, and whatever else the methods record. Nested blocks count separately.
+
+    Notes
+    -----
+    Costs are counted in matrix products as in [1]_, Tables 1 and 2.
+
+    References
+    ----------
+    .. [1] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022, Tables 1 and 2 (costs counted in matrix multiplications and inverses).
     """
     previous = _counter()
     counter: Counter = Counter()
@@ -88,7 +112,27 @@ def count_ops() -> Iterator[Counter]:
 
 
 def matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """``a @ b``, counted as one matmul (``torch.bmm`` for 3-D operands: no expand/reshape nodes)."""
+    """``a @ b``, counted as one matmul (``torch.bmm`` for 3-D operands: no expand/reshape nodes).
+
+    Parameters
+    ----------
+    a, b : Tensor, shape ``(..., n, n)``
+        Operands.
+
+    Returns
+    -------
+    Tensor, shape ``(..., n, n)``
+        ``a @ b``.
+
+    Notes
+    -----
+    Wraps ``torch.bmm`` ([1]_); counted in the cost model of [2]_, Tables 1 and 2.
+
+    References
+    ----------
+    .. [1] PyTorch documentation, ``torch.bmm``, https://pytorch.org/docs/stable/.
+    .. [2] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022, Tables 1 and 2 (costs counted in matrix multiplications and inverses).
+    """
     record("matmul")
     if a.dim() == 3 and b.dim() == 3:
         return torch.bmm(a, b)
@@ -100,6 +144,28 @@ def addmatmul(c: torch.Tensor, a: torch.Tensor, b: torch.Tensor, *, beta: float 
 
     ``a`` and ``b`` are ``(B, n, n)`` tensors (flatten any batch dimensions first); ``c`` is
     ``(B, n, n)`` or broadcastable to it, e.g. a multiple of the ``(n, n)`` identity.
+
+    Parameters
+    ----------
+    c : Tensor
+        ``(B, n, n)`` or broadcastable to it.
+    a, b : Tensor, shape ``(B, n, n)``
+    beta, alpha : float
+        Scalars.
+
+    Returns
+    -------
+    Tensor, shape ``(..., n, n)``
+        ``beta * c + alpha * (a @ b)``.
+
+    Notes
+    -----
+    Wraps ``torch.baddbmm`` ([1]_); counted in the cost model of [2]_, Tables 1 and 2.
+
+    References
+    ----------
+    .. [1] PyTorch documentation, ``torch.baddbmm``, https://pytorch.org/docs/stable/.
+    .. [2] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022, Tables 1 and 2 (costs counted in matrix multiplications and inverses).
     """
     record("matmul")
     return torch.baddbmm(c, a, b, beta=beta, alpha=alpha)
@@ -109,25 +175,109 @@ def addmatmul_(c: torch.Tensor, a: torch.Tensor, b: torch.Tensor, *, beta: float
     """In place ``c <- beta * c + alpha * (a @ b)`` (``baddbmm_``), counted as one matmul.
 
     Only for tensors outside autograd or not needed by it (``c`` must not be saved for backward).
+
+    Parameters
+    ----------
+    c : Tensor, shape ``(B, n, n)``
+        Overwritten.
+    a, b : Tensor, shape ``(B, n, n)``
+    beta, alpha : float
+        Scalars.
+
+    Returns
+    -------
+    Tensor
+        ``c`` itself.
+
+    Notes
+    -----
+    Wraps ``torch.Tensor.baddbmm_`` ([1]_); counted in the cost model of [2]_, Tables 1 and 2.
+
+    References
+    ----------
+    .. [1] PyTorch documentation, ``torch.Tensor.baddbmm_``, https://pytorch.org/docs/stable/.
+    .. [2] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022, Tables 1 and 2 (costs counted in matrix multiplications and inverses).
     """
     record("matmul")
     return c.baddbmm_(a, b, beta=beta, alpha=alpha)
 
 
 def cholesky(a: torch.Tensor):
-    """``torch.linalg.cholesky_ex(a)``, counted; returns ``(L, info)``."""
+    """``torch.linalg.cholesky_ex(a)``, counted; returns ``(L, info)``.
+
+    Parameters
+    ----------
+    a : Tensor, shape ``(..., n, n)``
+        Symmetric positive definite.
+
+    Returns
+    -------
+    L : Tensor, shape ``(..., n, n)``
+        Lower Cholesky factor.
+    info : Tensor, shape ``(...)``, int
+        Zero where the factorisation succeeded.
+
+    Notes
+    -----
+    Wraps ``torch.linalg.cholesky_ex`` ([1]_); counted in the cost model of [2]_, Tables 1 and 2.
+
+    References
+    ----------
+    .. [1] PyTorch documentation, ``torch.linalg.cholesky_ex``, https://pytorch.org/docs/stable/.
+    .. [2] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022, Tables 1 and 2 (costs counted in matrix multiplications and inverses).
+    """
     record("cholesky")
     return torch.linalg.cholesky_ex(a)
 
 
 def cholesky_solve(b: torch.Tensor, L: torch.Tensor) -> torch.Tensor:
-    """Solve ``(L L^T) X = b`` by two triangular solves, counted as one solve."""
+    """Solve ``(L L^T) X = b`` by two triangular solves, counted as one solve.
+
+    Parameters
+    ----------
+    b : Tensor, shape ``(..., n, k)``
+    L : Tensor, shape ``(..., n, n)``
+        Lower Cholesky factor.
+
+    Returns
+    -------
+    Tensor, shape ``(..., n, k)``
+
+    Notes
+    -----
+    Wraps ``torch.cholesky_solve`` ([1]_); counted in the cost model of [2]_, Tables 1 and 2.
+
+    References
+    ----------
+    .. [1] PyTorch documentation, ``torch.cholesky_solve``, https://pytorch.org/docs/stable/.
+    .. [2] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022, Tables 1 and 2 (costs counted in matrix multiplications and inverses).
+    """
     record("solve")
     return torch.cholesky_solve(b, L)
 
 
 def eigh(a: torch.Tensor):
-    """``torch.linalg.eigh(a)``, counted."""
+    """``torch.linalg.eigh(a)``, counted.
+
+    Parameters
+    ----------
+    a : Tensor, shape ``(..., n, n)``
+        Symmetric.
+
+    Returns
+    -------
+    eigenvalues : Tensor, shape ``(..., n)``
+    eigenvectors : Tensor, shape ``(..., n, n)``
+
+    Notes
+    -----
+    Wraps ``torch.linalg.eigh`` ([1]_); counted in the cost model of [2]_, Tables 1 and 2.
+
+    References
+    ----------
+    .. [1] PyTorch documentation, ``torch.linalg.eigh``, https://pytorch.org/docs/stable/.
+    .. [2] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022, Tables 1 and 2 (costs counted in matrix multiplications and inverses).
+    """
     record("eigh")
     return torch.linalg.eigh(a)
 
@@ -201,6 +351,14 @@ def count_aten_ops() -> Iterator[Counter]:
     A triangular solve that a Cholesky solve runs internally is not dispatched separately, so
     :func:`torch.cholesky_solve` counts as one ``"solve"``. The autograd backward of a Cholesky
     solve is implemented with triangular solves, which are counted as such.
+
+    The counter is a dispatch mode ([1]_); the categories follow the cost model of [2]_, Tables 1 and 2.
+
+    References
+    ----------
+    .. [1] PyTorch documentation, "Extending PyTorch: Extending all torch API with Modes"
+       (``__torch_dispatch__`` and ``TorchDispatchMode``), https://pytorch.org/docs/stable/notes/extending.html.
+    .. [2] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022, Tables 1 and 2 (costs counted in matrix multiplications and inverses).
     """
     mode = _AtenCounter()
     counts = mode.counts
@@ -225,6 +383,14 @@ def count_forward_backward(fn: Callable[[torch.Tensor], torch.Tensor], A: torch.
     -------
     forward, backward : collections.Counter
         As yielded by :func:`count_aten_ops`.
+
+    Notes
+    -----
+    Forward and backward costs are tabulated separately in [1]_ (Tables 1 and 2).
+
+    References
+    ----------
+    .. [1] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022, Tables 1 and 2 (costs counted in matrix multiplications and inverses).
     """
     X = A.detach().clone().requires_grad_(True)
     with count_aten_ops() as forward:

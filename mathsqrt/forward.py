@@ -60,12 +60,24 @@ _NOT_SPD = (
 def frobenius_normalise(A: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
     r"""Per-matrix Frobenius norm and :math:`Z = I - A/\|A\|_F`.
 
+    Parameters
+    ----------
+    A : Tensor, shape ``(..., n, n)``
+
     Returns
     -------
     norm : Tensor, shape ``(..., 1, 1)``
         :math:`\|A\|_F` of each matrix (zero for a zero matrix).
     Z : Tensor, shape ``(..., n, n)``
         With the norm of a zero matrix replaced by 1, so that ``Z = I`` there instead of NaN.
+
+    Notes
+    -----
+    The pre-normalisation that makes the series of [1]_, Eq. (10), converge.
+
+    References
+    ----------
+    .. [1] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022, Eq. (4) and (10).
     """
     norm = frobenius_norm(A, keepdim=True)
     safe = torch.where(norm > 0, norm, torch.ones_like(norm))
@@ -135,6 +147,10 @@ def mtp(A: torch.Tensor, degree: int = 11, *, inverse: bool = False, return_aux:
     Returns
     -------
     Tensor, shape ``(..., n, n)``, same dtype and device as ``A`` (and the dict with ``return_aux``).
+
+    References
+    ----------
+    .. [1] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022, Sec. 3.1.1, Eq. (8)–(10), Table 1 and Algorithm 1.
     """
     norm, Z = frobenius_normalise(A)
     keep: Optional[List[torch.Tensor]] = [] if return_aux else None
@@ -305,6 +321,10 @@ def mpa(A: torch.Tensor, degree=(5, 5), *, inverse: bool = False, return_aux: bo
     Time (CPU, one thread): the partial fractions cost 1.5 (4 x 4) to 7 (64 x 64 x 64, ``K = 16``)
     times the polynomial evaluation at the same degree, about one Cholesky factorisation and solve
     per degree; so the polynomial evaluation is kept wherever it is accurate.
+
+    References
+    ----------
+    .. [1] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022, Sec. 3.1.2, Eq. (11)–(13), Algorithm 1 and appendix A.6.
     """
     m, n = (degree, degree) if isinstance(degree, int) else degree
     evaluation = _mpa_evaluation(m, n, inverse, A.dtype, return_aux)
@@ -333,7 +353,28 @@ def mpa(A: torch.Tensor, degree=(5, 5), *, inverse: bool = False, return_aux: bo
 
 
 def ns_matmul_count(iters: int, *, inverse: bool = False) -> int:
-    """Matmuls performed by :func:`newton_schulz` with ``iters`` iterations (``3T - 3`` for ``T >= 2``)."""
+    """Matmuls performed by :func:`newton_schulz` with ``iters`` iterations (``3T - 3`` for ``T >= 2``).
+
+    Parameters
+    ----------
+    iters : int
+        Number of iterations ``T >= 1``.
+    inverse : bool
+        Whether the inverse square root is returned (the branch kept at the last iteration).
+
+    Returns
+    -------
+    int
+        Number of ``n x n`` matrix products.
+
+    Notes
+    -----
+    The paper counts ``3T`` ([1]_, Table 1); the products with the identity are not counted here.
+
+    References
+    ----------
+    .. [1] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022, Table 1.
+    """
     if iters == 1:
         return 0 if inverse else 1
     return 3 * iters - 3
@@ -359,6 +400,18 @@ def newton_schulz(A: torch.Tensor, iters: int = 5, *, inverse: bool = False, ret
         Return the inverse square root.
     return_aux : bool
         Also return the iterates that :func:`mathsqrt.adjoint.ns_adjoint` reuses.
+
+    Returns
+    -------
+    Tensor, shape ``(..., n, n)``, same dtype and device as ``A`` (and the dict of iterates with
+    ``return_aux``).
+
+    References
+    ----------
+    .. [1] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022, Eq. (3)–(4).
+    .. [2] N. J. Higham, "Functions of Matrices: Theory and Computation", SIAM, 2008, Eq. (6.35).
+    .. [3] P. Li, J. Xie, Q. Wang, Z. Gao, "Towards Faster Training of Global Covariance Pooling
+       Networks by Iterative Matrix Square Root Normalization", CVPR 2018 (iSQRT-COV).
     """
     shape, n = A.shape, A.shape[-1]
     norm = frobenius_norm(A, keepdim=True)
@@ -392,6 +445,13 @@ def eigh_forward(A: torch.Tensor, *, inverse: bool = False):
     Eigenvalues that are negative only by rounding (above :math:`-n\,\epsilon \max|\lambda|`) are
     set to zero. Only the lower triangle of ``A`` is read.
 
+    Parameters
+    ----------
+    A : Tensor, shape ``(..., n, n)``
+        Symmetric positive semi-definite (positive definite for ``inverse=True``).
+    inverse : bool
+        Compute :math:`A^{-1/2}` instead of :math:`A^{1/2}`.
+
     Returns
     -------
     out : Tensor, shape ``(..., n, n)``
@@ -404,6 +464,16 @@ def eigh_forward(A: torch.Tensor, *, inverse: bool = False):
     ------
     ValueError
         If a matrix is indefinite beyond rounding, or (``inverse=True``) singular.
+
+    Notes
+    -----
+    This is Eq. (1) of [1]_, the SVD baseline; the definition of :math:`f(A)` by diagonalisation is
+    [2]_, Sec. 1.2.
+
+    References
+    ----------
+    .. [1] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022, Eq. (1).
+    .. [2] N. J. Higham, "Functions of Matrices: Theory and Computation", SIAM, 2008, Sec. 1.2.
     """
     lam, U = ops.eigh(A)
     n = A.shape[-1]

@@ -23,7 +23,7 @@ Examples
 --------
 >>> from mathsqrt import methods
 >>> methods.configuration("mpa-lya").kwargs()
-{'method': 'mpa', 'backward': 'lyapunov'}
+{'method': 'mpa', 'backward': 'lyapunov-ns'}
 >>> [o.keyword for o in methods.forward_method("mpa").options]
 ['degree']
 >>> methods.configuration("svd").label
@@ -90,6 +90,14 @@ class Option:
         Older keywords still accepted, with a ``DeprecationWarning``.
     doc : str
         One line for docstrings and error messages.
+
+    Notes
+    -----
+    The defaults are the paper's ([1]_, Sec. 3.1.2 and appendix A.5).
+
+    References
+    ----------
+    .. [1] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022, Sec. 3.1.2, Table 6 and appendix A.5.
     """
 
     keyword: str
@@ -145,6 +153,14 @@ class ForwardMethod:
     root : bool
         The result is the square root (up to the method's own error). ``False`` for a baseline that
         only approximates it; such a method must be differentiated by ``backward="autograd"``.
+
+    Notes
+    -----
+    The forward methods and their labels are those of [1]_ (Table 1).
+
+    References
+    ----------
+    .. [1] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022, Tables 1–4 and appendix A.4 (the methods, their costs and their names).
     """
 
     name: str
@@ -181,6 +197,14 @@ class BackwardMethod:
     of_computation : bool
         Returns the derivative of the computed forward (as finite differences of it would), rather
         than the gradient of the exact square root at the computed output.
+
+    Notes
+    -----
+    The backward methods and their labels are those of [1]_ (Table 2 and appendix A.4).
+
+    References
+    ----------
+    .. [1] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022, Tables 1–4 and appendix A.4 (the methods, their costs and their names).
     """
 
     name: str
@@ -215,6 +239,14 @@ class Configuration:
     paper : bool
         One of the methods the paper compares.
     summary : str
+
+    Notes
+    -----
+    The names follow the paper's pairings, e.g. *MPA-Lya* ([1]_, Tables 3–4).
+
+    References
+    ----------
+    .. [1] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022, Tables 1–4 and appendix A.4 (the methods, their costs and their names).
     """
 
     name: str
@@ -451,17 +483,86 @@ def _lookup(table: Mapping[str, Any], kind: str, name) -> Any:
 
 
 def forward_method(name: str) -> ForwardMethod:
-    """The :class:`ForwardMethod` called ``name``; ``ValueError`` listing the choices otherwise."""
+    """The :class:`ForwardMethod` called ``name``; ``ValueError`` listing the choices otherwise.
+
+    Parameters
+    ----------
+    name : str
+        A key of the table.
+
+    Returns
+    -------
+    ForwardMethod
+
+    Raises
+    ------
+    ValueError
+        For an unknown name (the message lists the choices).
+
+    Notes
+    -----
+    Names follow [1]_.
+
+    References
+    ----------
+    .. [1] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022, Tables 1–4 and appendix A.4 (the methods, their costs and their names).
+    """
     return _lookup(FORWARDS, "method", name)
 
 
 def backward_method(name: str) -> BackwardMethod:
-    """The :class:`BackwardMethod` called ``name``; ``ValueError`` listing the choices otherwise."""
+    """The :class:`BackwardMethod` called ``name``; ``ValueError`` listing the choices otherwise.
+
+    Parameters
+    ----------
+    name : str
+        A key of the table.
+
+    Returns
+    -------
+    BackwardMethod
+
+    Raises
+    ------
+    ValueError
+        For an unknown name (the message lists the choices).
+
+    Notes
+    -----
+    Names follow [1]_.
+
+    References
+    ----------
+    .. [1] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022, Tables 1–4 and appendix A.4 (the methods, their costs and their names).
+    """
     return _lookup(BACKWARDS, "backward", name)
 
 
 def configuration(name: str) -> Configuration:
-    """The :class:`Configuration` called ``name``; ``ValueError`` listing the choices otherwise."""
+    """The :class:`Configuration` called ``name``; ``ValueError`` listing the choices otherwise.
+
+    Parameters
+    ----------
+    name : str
+        A key of the table.
+
+    Returns
+    -------
+    Configuration
+
+    Raises
+    ------
+    ValueError
+        For an unknown name (the message lists the choices).
+
+    Notes
+    -----
+    Names follow [1]_.
+
+    References
+    ----------
+    .. [1] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022, Tables 1–4 and appendix A.4 (the methods, their costs and their names).
+    """
     return _lookup(CONFIGURATIONS, "configuration", name)
 
 
@@ -503,6 +604,14 @@ class Plan:
     backward : BackwardMethod
     backward_params : dict
         Keywords for ``backward.function``.
+
+    Notes
+    -----
+    A plan pairs a forward of Algorithm 1 with a backward of Algorithm 2 of [1]_ (or a baseline).
+
+    References
+    ----------
+    .. [1] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022, Algorithms 1 and 2.
     """
 
     forward: ForwardMethod
@@ -564,6 +673,15 @@ def resolve(method: str, backward: Optional[str] = None, **given) -> Plan:
     ValueError
         An unknown name, an option out of range, an option the methods do not take, or a backward
         that cannot follow the forward.
+
+    Notes
+    -----
+    The default pairs the Padé forward with a matrix-sign Lyapunov backward, as the paper's MPA-Lya
+    does ([1]_).
+
+    References
+    ----------
+    .. [1] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022, Tables 1–4 and appendix A.4 (the methods, their costs and their names).
     """
     fwd = forward_method(method)
     if backward is None:
@@ -609,7 +727,25 @@ def resolve(method: str, backward: Optional[str] = None, **given) -> Plan:
 
 
 def compatible(method: str, backward: str) -> bool:
-    """Whether ``backward`` can follow ``method`` (both must be names in the table)."""
+    """Whether ``backward`` can follow ``method`` (both must be names in the table).
+
+    Parameters
+    ----------
+    method, backward : str
+        Keys of :data:`FORWARDS` and :data:`BACKWARDS`.
+
+    Returns
+    -------
+    bool
+
+    Notes
+    -----
+    The Lyapunov backward needs a square root, as in [1]_, Eq. (15).
+
+    References
+    ----------
+    .. [1] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022, Eq. (15) and appendix A.4.
+    """
     fwd, bwd = forward_method(method), backward_method(backward)
     if bwd.forwards is not None and method not in bwd.forwards:
         return False
@@ -619,5 +755,18 @@ def compatible(method: str, backward: str) -> bool:
 
 
 def combinations() -> Tuple[Tuple[str, str], ...]:
-    """Every compatible ``(method, backward)`` pair of the table, in table order."""
+    """Every compatible ``(method, backward)`` pair of the table, in table order.
+
+    Returns
+    -------
+    tuple of (str, str)
+
+    Notes
+    -----
+    The paper compares such pairs in its Tables 3–4 ([1]_).
+
+    References
+    ----------
+    .. [1] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022, Tables 1–4 and appendix A.4 (the methods, their costs and their names).
+    """
     return tuple((f, b) for f in FORWARDS for b in BACKWARDS if compatible(f, b))

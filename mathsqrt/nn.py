@@ -116,6 +116,15 @@ def matrix_sqrt_function(
     ValueError, TypeError
         For an unknown method or backward, or options that do not apply (raised here, at
         construction, by :func:`mathsqrt.methods.resolve`).
+
+    Notes
+    -----
+    The forward and backward methods are those of [1]_ (Algorithms 1 and 2) and its baselines
+    (appendix A.4).
+
+    References
+    ----------
+    .. [1] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022, Algorithm 1, Algorithm 2 and appendix A.4.
     """
     method, backward = _legacy_method(method, backward) if method is not None else (None, backward)
     kwargs = dict(
@@ -151,6 +160,14 @@ def spd_solve(S: torch.Tensor, B: torch.Tensor, *, what: str = "the matrix squar
     -----
     A Cholesky solve, never ``torch.linalg.solve``/``inv``: cheaper for SPD systems and free of the
     batched-LU hang of the CPU build of torch 2.13.
+
+    Solving instead of inverting follows [1]_, Sec. 3.1.2 and appendix A.2 (the whitened features
+    solve :math:`A^{1/2} X_w = X`); Cholesky's stability for SPD matrices is [2]_, Ch. 10.
+
+    References
+    ----------
+    .. [1] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022, Sec. 3.1.2 and appendix A.2, Eq. (24).
+    .. [2] N. J. Higham, "Accuracy and Stability of Numerical Algorithms", 2nd ed., SIAM, 2002, Ch. 10.
     """
     return _spd_solve(S, B, what=what)
 
@@ -167,6 +184,17 @@ def triu_to_matrix(vec: torch.Tensor, n: int) -> torch.Tensor:
     Returns
     -------
     Tensor, shape ``(..., n, n)``, symmetric.
+
+    Notes
+    -----
+    The upper-triangle flattening is the output of covariance pooling in [1]_ and [2]_.
+
+    References
+    ----------
+    .. [1] P. Li, J. Xie, Q. Wang, Z. Gao, "Towards Faster Training of Global Covariance Pooling Networks
+       by Iterative Matrix Square Root Normalization", CVPR 2018 (iSQRT-COV).
+    .. [2] J. Xie, R. Zeng, Q. Wang, Z. Zhou, P. Li, "So-ViT: Mind Visual Tokens for Vision Transformer",
+       arXiv:2104.10935, 2021.
     """
     d = n * (n + 1) // 2
     if vec.shape[-1] != d:
@@ -518,7 +546,7 @@ _LAYOUTS = ("auto", "maps", "tokens")
 
 
 class CovariancePooling(nn.Module):
-    r"""Global covariance pooling with matrix square-root normalisation ([3]_, [4]_; [1]_ Sec. 4.3).
+    r"""Global covariance pooling with matrix square-root normalisation ([2]_, [3]_; [1]_ Sec. 4.3).
 
     For features :math:`X \in \mathbb{R}^{d \times M}` of one sample (``d`` channels, ``M``
     positions or tokens):
@@ -528,8 +556,8 @@ class CovariancePooling(nn.Module):
               \qquad \text{output} = \mathrm{triu}\big(\sqrt{s}\,(\Sigma / s)^{1/2}\big),
 
     where :math:`s` is the pre-normalisation scale (the trace :math:`\mathrm{tr}\,\Sigma`, as in
-    iSQRT-COV [4]_, or :math:`\|\Sigma\|_F`, or 1) and :math:`\sqrt s` the post-compensation
-    (``compensate=True``, [4]_ Sec. 3.2); without compensation the output is the scale-free
+    iSQRT-COV [3]_, or :math:`\|\Sigma\|_F`, or 1) and :math:`\sqrt s` the post-compensation
+    (``compensate=True``, [3]_ Sec. 3.2); without compensation the output is the scale-free
     :math:`(\Sigma/s)^{1/2}`. ``triu`` keeps the upper triangle with the diagonal, row by row:
     a vector of length :math:`d(d+1)/2` (see :func:`triu_to_matrix` for the inverse).
 
@@ -539,10 +567,10 @@ class CovariancePooling(nn.Module):
         Channels ``C`` of the input; checked when given; required with ``reduced_channels``.
     reduced_channels : int, optional
         Reduce the channels to ``d = reduced_channels`` first: a 1×1 convolution + batch norm +
-        ReLU for feature maps, as in iSQRT-COV [4]_; a linear layer for token sequences.
+        ReLU for feature maps, as in iSQRT-COV [3]_; a linear layer for token sequences.
     method, backward, degree, iters, tol, backward_iters, backward_tol, backward_degree
         Square-root method, see :func:`matrix_sqrt_function`; includes the baselines
-        ``method="pi"`` (So-ViT's dominant eigenpair [5]_) and ``method="eigh"`` with
+        ``method="pi"`` (So-ViT's dominant eigenpair [4]_) and ``method="eigh"`` with
         ``backward="svd-taylor"``, ``"svd-pi"`` or ``"svd-pade"``.
     normalize : {"trace", "frobenius", "none"}
         Pre-normalisation scale :math:`s`.
@@ -573,6 +601,16 @@ class CovariancePooling(nn.Module):
     Under :func:`torch.autocast` the channel reduction runs in the autocast dtype like any layer,
     while the pooled matrix and its square root are computed in float32 or wider (autocast is
     switched off for them); the output has the input's dtype.
+
+    References
+    ----------
+    .. [1] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022, Sec. 4.3 and appendix A.3, Eq. (25).
+    .. [2] P. Li, J. Xie, Q. Wang, W. Zuo, "Is Second-order Information Helpful for Large-scale Visual
+       Recognition?", ICCV 2017 (MPN-COV).
+    .. [3] P. Li, J. Xie, Q. Wang, Z. Gao, "Towards Faster Training of Global Covariance Pooling Networks
+       by Iterative Matrix Square Root Normalization", CVPR 2018 (iSQRT-COV).
+    .. [4] J. Xie, R. Zeng, Q. Wang, Z. Zhou, P. Li, "So-ViT: Mind Visual Tokens for Vision Transformer",
+       arXiv:2104.10935, 2021.
 
     Examples
     --------
@@ -741,7 +779,7 @@ class SoViTHead(nn.Module):
 
     .. math:: y = \mathrm{FC}_1(c) + \mathrm{FC}_2\big(\mathrm{triu}((X X^T/L)^{1/2})\big)
 
-    ([1]_ appendix A.3, Eq. (25); [5]_), with :math:`c` the class token and :math:`X` the ``L``
+    ([1]_ appendix A.3, Eq. (25); [2]_), with :math:`c` the class token and :math:`X` the ``L``
     visual tokens (optionally reduced to ``reduced_dim`` channels by a linear layer first; the
     paper's So-ViT experiments pool 48×48 matrices, [1]_ Table 4).
 
@@ -757,6 +795,12 @@ class SoViTHead(nn.Module):
         — default ``False`` here, as in Eq. (25) — ``eps``, ...).
 
     Input: tokens ``(N, 1 + L, C)``, the class token first. Output: logits ``(N, num_classes)``.
+
+    References
+    ----------
+    .. [1] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022, appendix A.3, Eq. (25), and Table 4.
+    .. [2] J. Xie, R. Zeng, Q. Wang, Z. Zhou, P. Li, "So-ViT: Mind Visual Tokens for Vision Transformer",
+       arXiv:2104.10935, 2021.
     """
 
     def __init__(self, embed_dim: int, num_classes: int, *, reduced_dim: Optional[int] = None, **pooling_options) -> None:

@@ -203,7 +203,7 @@ def optimal_odd_polynomial(lower: float, upper: float = 1.0, *, degree: int = 3)
     .. math:: p^\star = \operatorname*{arg\,min}_{p\ \mathrm{odd},\ \deg p \le d}\ \max_{x\in[\ell,u]} |1 - p(x)|,
               \qquad p(x) = \sum_{j=0}^{q} c_j x^{2j+1},\quad d = 2q+1.
 
-    * ``degree=3``: closed form of Chen & Chow [3]_ (as restated in [4]_),
+    * ``degree=3``: closed form of Chen & Chow [1]_ (as restated in [2]_),
 
       .. math:: p(x) = \beta\,\tfrac12\left(3\alpha x - (\alpha x)^3\right),\qquad
                 \alpha = \sqrt{\frac{3}{u^2 + \ell u + \ell^2}},\qquad
@@ -212,7 +212,7 @@ def optimal_odd_polynomial(lower: float, upper: float = 1.0, *, degree: int = 3)
       it equioscillates at :math:`\ell`, :math:`1/\alpha` and :math:`u`.
     * ``degree >= 5``: a Remez exchange on the :math:`q+2` alternation points ``ℓ``, the
       :math:`q` positive critical points of :math:`p` and ``u`` (for the quintic, the simplified
-      Remez of [4]_: solve for the coefficients and :math:`E` on the four points, move the inner
+      Remez of [2]_: solve for the coefficients and :math:`E` on the four points, move the inner
       two to the roots of :math:`p'`, repeat), in float64 on
       the normalised interval :math:`[\ell/u, 1]` (the problem is scale invariant). For narrow
       intervals (:math:`1 - \ell/u < 10^{-2}`, where the monomial basis is ill-conditioned) the
@@ -232,6 +232,13 @@ def optimal_odd_polynomial(lower: float, upper: float = 1.0, *, degree: int = 3)
         Ascending coefficients of the odd powers :math:`x, x^3, \dots, x^{2q+1}`.
     error : float
         :math:`\max_{[\ell, u]} |1 - p|`, from the exact image of the interval.
+
+    References
+    ----------
+    .. [1] J. Chen, E. Chow, "A stable scaling of Newton–Schulz for improving the sign function
+       computation of a Hermitian matrix", preprint ANL/MCS-P5059-0114, Argonne National Laboratory, 2014.
+    .. [2] N. Amsel, D. Persson, C. Musco, R. M. Gower, "The Polar Express: Optimal Matrix Sign Methods
+       and Their Application to the Muon Algorithm", arXiv:2505.16932, 2025, Sec. 4 ("Finding the optimal polynomial for each iteration").
     """
     degree = _check_degree(degree)
     q = (degree - 1) // 2
@@ -283,6 +290,18 @@ class PolynomialSchedule:
         :math:`p(x) = x\,h(x^2)`, the same numbers are the ascending coefficients of :math:`h`.
     lower, upper : ndarray, shape ``(T + 1,)``, float64
         :math:`\ell_t, u_t`; ``lower[0]`` is the starting lower bound and ``upper[0] = 1``.
+
+    Notes
+    -----
+    The interval recursion :math:`\ell_{t+1} = \min p_t`, :math:`u_{t+1} = \max p_t` and the
+    optimality of the greedy choice are [1]_, Sec. 4; the cubic case is [2]_.
+
+    References
+    ----------
+    .. [1] N. Amsel, D. Persson, C. Musco, R. M. Gower, "The Polar Express: Optimal Matrix Sign Methods
+       and Their Application to the Muon Algorithm", arXiv:2505.16932, 2025, Sec. 4 ("Greedy is optimal").
+    .. [2] J. Chen, E. Chow, "A stable scaling of Newton–Schulz for improving the sign function
+       computation of a Hermitian matrix", preprint ANL/MCS-P5059-0114, Argonne National Laboratory, 2014.
     """
 
     degree: int
@@ -361,10 +380,10 @@ def polynomial_schedule(
     cushion: float = DEFAULT_CUSHION,
     max_steps: int = MAX_STEPS,
 ) -> PolynomialSchedule:
-    r"""Greedy optimal schedule for :math:`[\ell, 1]` ([4]_ Sec. 4, "Greedy is optimal"; [3]_ for the cubic).
+    r"""Greedy optimal schedule for :math:`[\ell, 1]` ([2]_ Sec. 4, "Greedy is optimal"; [1]_ for the cubic).
 
     For :math:`t = 0, 1, \dots`: :math:`p_{t+1}` is :func:`optimal_odd_polynomial` on
-    :math:`[\max(\ell_t, \gamma u_t), u_t]` (the *cushion* :math:`\gamma` of [4]_ Algorithm 1 keeps
+    :math:`[\max(\ell_t, \gamma u_t), u_t]` (the *cushion* :math:`\gamma` of [2]_ Algorithm 1 keeps
     :math:`p(x)/x` from becoming tiny near :math:`u_t`, which loses precision), re-centred so that
     the image of :math:`[\ell_t, u_t]` is symmetric about 1. :math:`[\ell_{t+1}, u_{t+1}]` is the
     exact image of :math:`[\ell_t, u_t]` (endpoints and critical points), so
@@ -373,8 +392,8 @@ def polynomial_schedule(
     **Safety factor.** An eigenvalue a little above :math:`u_t` (rounding) is mapped to about
     :math:`u_{t+1}(1 + g_t\delta)` with the relative gain :math:`g_t = p_t'(u_t)\,u_t/u_{t+1}`; if
     :math:`g_t > 1` the overshoot grows from step to step and the iteration can diverge. On such
-    steps (never the last) :math:`p_t` is replaced by :math:`p_t(x/s)`, :math:`s = 1.01` ([4]_,
-    finite-precision paragraphs). [4]_ applies it to every step but the last; near convergence
+    steps (never the last) :math:`p_t` is replaced by :math:`p_t(x/s)`, :math:`s = 1.01` ([2]_,
+    finite-precision paragraphs). [2]_ applies it to every step but the last; near convergence
     :math:`g_t \to 0` and the factor only costs accuracy (the cubic would stall at
     :math:`1 - p(1/1.01) \approx 1.5\cdot 10^{-4}` until an unscaled step), so here it is used
     only where :math:`g_t > 1`: the first few quintic steps. The cubic has :math:`g_t < 0`
@@ -399,6 +418,13 @@ def polynomial_schedule(
     -------
     PolynomialSchedule
         Cached: identical arguments return the same (read-only) object.
+
+    References
+    ----------
+    .. [1] J. Chen, E. Chow, "A stable scaling of Newton–Schulz for improving the sign function
+       computation of a Hermitian matrix", preprint ANL/MCS-P5059-0114, Argonne National Laboratory, 2014.
+    .. [2] N. Amsel, D. Persson, C. Musco, R. M. Gower, "The Polar Express: Optimal Matrix Sign Methods
+       and Their Application to the Muon Algorithm", arXiv:2505.16932, 2025, Sec. 4 and Algorithm 1.
     """
     degree = _check_degree(kind)
     ell = float(lower)
@@ -516,6 +542,20 @@ def spectral_bounds(
         Zero only for the zero matrix.
     ell : Tensor, shape ``(...)``, float64
         In :math:`[10^{-30}, 1]`; 1 for the zero matrix.
+
+    Notes
+    -----
+    Gershgorin's theorem and power iteration are classical ([1]_, Sec. 7.2.1 and 8.2); a bound on
+    :math:`\lambda_{\max}` replaces the Frobenius normalisation of [2]_, Eq. (4), and the lower bound
+    starts the schedule of [3]_, Algorithm 1.
+
+    References
+    ----------
+    .. [1] G. H. Golub, C. F. Van Loan, "Matrix Computations", 4th ed., Johns Hopkins University Press,
+       2013.
+    .. [2] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022, Eq. (4).
+    .. [3] N. Amsel, D. Persson, C. Musco, R. M. Gower, "The Polar Express: Optimal Matrix Sign Methods
+       and Their Application to the Muon Algorithm", arXiv:2505.16932, 2025.
     """
     if A.dim() < 2 or A.shape[-1] != A.shape[-2]:
         raise ValueError(f"A must have shape (..., n, n), got {tuple(A.shape)}")
@@ -566,6 +606,15 @@ class ScaledInfo:
         Forward only: the estimate :math:`\|Z_T\|_F^2 \approx \|(A/u)^{-1/2}\|_F^2` of the condition
         number :math:`\kappa(A)`: at least :math:`u/\lambda_{\min} \ge \kappa`, at most
         :math:`n\,u/\lambda_{\min}` (an over-estimate by at most :math:`n\,u/\lambda_{\max}`).
+
+    Notes
+    -----
+    ``bound`` is the worst-case error of the greedy schedule ([1]_, Sec. 4).
+
+    References
+    ----------
+    .. [1] N. Amsel, D. Persson, C. Musco, R. M. Gower, "The Polar Express: Optimal Matrix Sign Methods
+       and Their Application to the Muon Algorithm", arXiv:2505.16932, 2025.
     """
 
     iterations: torch.Tensor
@@ -712,6 +761,28 @@ def lyapunov_scaled_matmul_count(iters: int, *, kind: str = "cubic", squarings: 
 
     :math:`6 + 3(q-1)` per step for degree :math:`2q+1` (cubic 6, as the paper's iteration; quintic
     9) plus ``squarings`` for the upper bound.
+
+    Parameters
+    ----------
+    iters : int
+        Number of steps.
+    kind : str
+        ``"cubic"`` or ``"quintic"``.
+    squarings : int
+        Matmuls spent on the upper bound (:func:`spectral_bounds`).
+
+    Returns
+    -------
+    int
+        Number of ``n x n`` matrix products.
+
+    Notes
+    -----
+    The paper's iteration costs 6 matmuls per step ([1]_, Table 2).
+
+    References
+    ----------
+    .. [1] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022, Table 2.
     """
     q = (_check_degree(kind) - 1) // 2
     return iters * (6 + 3 * (q - 1)) + squarings
@@ -726,6 +797,30 @@ def newton_schulz_scaled_matmul_count(
     :math:`T = h(M)`, :math:`Y T` and :math:`T Z`. The first step skips the two products with
     :math:`Z_0 = I` and the last the product not returned: :math:`(T-2)(q+2) + 2q + 1` for
     :math:`T \ge 2` (cubic :math:`3T - 3`, quintic :math:`4T - 3`); plus ``squarings``.
+
+    Parameters
+    ----------
+    iters : int
+        Number of steps.
+    kind : str
+        ``"cubic"`` or ``"quintic"``.
+    inverse : bool
+        Whether the inverse square root is returned.
+    squarings : int
+        Matmuls spent on the upper bound (:func:`spectral_bounds`).
+
+    Returns
+    -------
+    int
+        Number of ``n x n`` matrix products.
+
+    Notes
+    -----
+    The paper counts 3 matmuls per Newton–Schulz step ([1]_, Table 1); the quintic costs one more.
+
+    References
+    ----------
+    .. [1] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022, Table 1.
     """
     q = (_check_degree(kind) - 1) // 2
     if iters == 0:
@@ -885,6 +980,18 @@ def lyapunov_scaled(
     that is not exploited, since ``G`` is a general gradient.
 
     Per-matrix stopping and scales make every result independent of the rest of the batch.
+
+    The per-step optimal polynomials are those of :func:`polynomial_schedule` ([3]_ for the cubic,
+    [4]_ for the quintic).
+
+    References
+    ----------
+    .. [1] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022, Sec. 3.2, Eq. (17)–(22) and Algorithm 2.
+    .. [2] N. J. Higham, "Functions of Matrices: Theory and Computation", SIAM, 2008, Ch. 5.
+    .. [3] J. Chen, E. Chow, "A stable scaling of Newton–Schulz for improving the sign function
+       computation of a Hermitian matrix", preprint ANL/MCS-P5059-0114, Argonne National Laboratory, 2014.
+    .. [4] N. Amsel, D. Persson, C. Musco, R. M. Gower, "The Polar Express: Optimal Matrix Sign Methods
+       and Their Application to the Muon Algorithm", arXiv:2505.16932, 2025, Sec. 4.
     """
     _check_square("S", S)
     _check_square("G", G)
@@ -951,8 +1058,8 @@ def newton_schulz_scaled(
     r"""Coupled Newton–Schulz with the optimal per-step polynomials and :math:`\lambda_{\max}` scaling.
 
     :math:`\mathrm{sign}\begin{pmatrix} 0 & A \\ I & 0 \end{pmatrix} = \begin{pmatrix} 0 & A^{1/2}
-    \\ A^{-1/2} & 0 \end{pmatrix}` ([2]_ Ch. 5); an odd polynomial :math:`p(x) = x\,h(x^2)`
-    applied to that block matrix acts on its two blocks as ([2]_ Eq. (6.35) for the classical
+    \\ A^{-1/2} & 0 \end{pmatrix}` ([1]_ Ch. 5); an odd polynomial :math:`p(x) = x\,h(x^2)`
+    applied to that block matrix acts on its two blocks as ([1]_ Eq. (6.35) for the classical
     :math:`h(y) = (3-y)/2`)
 
     .. math:: Y_0 = A/u,\quad Z_0 = I,\qquad T_k = h_k(Z_k Y_k),\quad Y_{k+1} = Y_k T_k,\quad Z_{k+1} = T_k Z_k,
@@ -1050,6 +1157,17 @@ def newton_schulz_scaled(
     The safe default ``lower`` (:math:`\epsilon`) costs float64 inputs 18 quintic steps whatever
     their condition; a guess with ``tol`` is cheaper and still safe (``lower=1e-6, tol=1e-13``: 8
     steps at κ = 1e2..1e6, 12 steps at κ = 1e8, errors at rounding level).
+
+    The per-step polynomials are the greedy optimal ones of [2]_ (:func:`polynomial_schedule`), here
+    applied to the coupled iteration of [3]_, Eq. (3)–(4), with :math:`\lambda_{\max}` scaling instead of
+    the Frobenius norm.
+
+    References
+    ----------
+    .. [1] N. J. Higham, "Functions of Matrices: Theory and Computation", SIAM, 2008, Ch. 5 and Eq. (6.35).
+    .. [2] N. Amsel, D. Persson, C. Musco, R. M. Gower, "The Polar Express: Optimal Matrix Sign Methods
+       and Their Application to the Muon Algorithm", arXiv:2505.16932, 2025, Sec. 4.
+    .. [3] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022, Eq. (3)–(4).
     """
     _check_square("A", A)
     degree = _check_options(iters, tol, kind)
@@ -1149,6 +1267,10 @@ def newton_schulz_tol(A: torch.Tensor, *, tol: float, inverse: bool = False, ite
     -------
     Tensor, shape ``(..., n, n)``, dtype of ``A``.
 
+    Notes
+    -----
+    The schedule that meets ``tol`` is the greedy optimal one of [1]_.
+
     References
     ----------
     .. [1] N. Amsel, D. Persson, C. Musco, R. M. Gower, "The Polar Express: Optimal Matrix Sign
@@ -1190,6 +1312,10 @@ def ns_scaled_forward(
     Returns
     -------
     Tensor, shape ``(..., n, n)``, dtype of ``A``.
+
+    Notes
+    -----
+    Both paths use the greedy optimal polynomials of [1]_.
 
     References
     ----------

@@ -43,7 +43,35 @@ def _generator(seed: Optional[int], generator: Optional[torch.Generator]) -> Opt
 
 
 def random_orthogonal(n: int, batch: Shape = (), *, dtype=torch.float64, device=None, seed=None, generator=None) -> torch.Tensor:
-    """Haar-distributed orthogonal matrices of shape ``(*batch, n, n)`` (QR of a Gaussian, signs fixed)."""
+    """Haar-distributed orthogonal matrices of shape ``(*batch, n, n)`` (QR of a Gaussian, signs fixed).
+
+    Parameters
+    ----------
+    n : int
+        Size.
+    batch : int or tuple of int
+        Batch shape.
+    dtype, device
+        Of the result.
+    seed : int, optional
+        Seed of a fresh generator.
+    generator : torch.Generator, optional
+        Random source (instead of ``seed``).
+
+    Returns
+    -------
+    Tensor, shape ``(*batch, n, n)``
+
+    Notes
+    -----
+    Multiplying the columns of :math:`Q` by the signs of the diagonal of :math:`R` makes the
+    distribution Haar ([1]_).
+
+    References
+    ----------
+    .. [1] F. Mezzadri, "How to generate random matrices from the classical compact groups", Notices of
+       the AMS 54(5), 2007.
+    """
     g = _generator(seed, generator)
     M = torch.randn(*_batch(batch), n, n, dtype=torch.float64, generator=g)
     Q, R = torch.linalg.qr(M)
@@ -56,6 +84,29 @@ def spd_from_spectrum(eigenvalues: torch.Tensor, Q: Optional[torch.Tensor] = Non
 
     ``Q`` defaults to a random orthogonal matrix per batch entry. Computed in float64, returned in the
     eigenvalues' dtype, symmetrised exactly.
+
+    Parameters
+    ----------
+    eigenvalues : Tensor, shape ``(..., n)``
+    Q : Tensor, shape ``(..., n, n)``, optional
+        Orthogonal eigenvectors (default: :func:`random_orthogonal`).
+    seed : int, optional
+        Seed of a fresh generator.
+    generator : torch.Generator, optional
+        Random source (instead of ``seed``).
+
+    Returns
+    -------
+    Tensor, shape ``(..., n, n)``, dtype of ``eigenvalues``
+
+    Notes
+    -----
+    With Haar-distributed :math:`Q` ([1]_) the eigenvectors carry no preferred direction.
+
+    References
+    ----------
+    .. [1] F. Mezzadri, "How to generate random matrices from the classical compact groups", Notices of
+       the AMS 54(5), 2007.
     """
     lam = eigenvalues
     n = lam.shape[-1]
@@ -94,6 +145,19 @@ def random_spd(
         Largest eigenvalue.
     seed, generator
         For reproducibility.
+
+    Returns
+    -------
+    Tensor, shape ``(*batch, n, n)``
+
+    Notes
+    -----
+    Built by :func:`spd_from_spectrum` with Haar eigenvectors ([1]_).
+
+    References
+    ----------
+    .. [1] F. Mezzadri, "How to generate random matrices from the classical compact groups", Notices of
+       the AMS 54(5), 2007.
     """
     if cond < 1:
         raise ValueError(f"cond must be >= 1, got {cond}")
@@ -115,9 +179,40 @@ def random_covariance(
 ) -> torch.Tensor:
     r"""Sample covariance matrices :math:`X X^T / m` of Gaussian data :math:`X \in R^{n \times m}`.
 
-    The paper's numerical tests use random covariance matrices ([1] Sec. 4.1). With ``samples``
+    The paper's numerical tests use random covariance matrices ([1]_ Sec. 4.1). With ``samples``
     ``m = 2n`` by default the spectrum follows the Marchenko–Pastur law (condition ≈ 34); ``eps`` adds
     :math:`\epsilon I`.
+
+    Parameters
+    ----------
+    n : int
+        Size.
+    batch : int or tuple of int
+        Batch shape.
+    samples : int, optional
+        ``m`` (default ``2n``).
+    eps : float
+        Added to the diagonal.
+    dtype, device
+        Of the result.
+    seed : int, optional
+        Seed of a fresh generator.
+    generator : torch.Generator, optional
+        Random source (instead of ``seed``).
+
+    Returns
+    -------
+    Tensor, shape ``(*batch, n, n)``
+
+    Notes
+    -----
+    The limiting spectrum of such matrices is the Marchenko–Pastur law ([2]_).
+
+    References
+    ----------
+    .. [1] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022, Sec. 4.1.
+    .. [2] V. A. Marchenko, L. A. Pastur, "Distribution of eigenvalues for some sets of random matrices",
+       Math. USSR-Sbornik 1(4), 1967.
     """
     g = _generator(seed, generator)
     m = 2 * n if samples is None else samples
@@ -158,6 +253,15 @@ def random_gradient(
     Returns
     -------
     Tensor, shape ``(*batch, n, n)``
+
+    Notes
+    -----
+    The incoming gradient :math:`\partial l/\partial A^{1/2}` is the right-hand side of the
+    Lyapunov equation, Eq. (15) of [1]_.
+
+    References
+    ----------
+    .. [1] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022, Eq. (15).
     """
     g = _generator(seed, generator)
     G = torch.randn(*_batch(batch), n, n, dtype=torch.float64, generator=g)
@@ -187,6 +291,15 @@ def sqrtm_reference(A: torch.Tensor) -> torch.Tensor:
     Returns
     -------
     Tensor, shape ``(..., n, n)``, float64, on the CPU
+
+    Notes
+    -----
+    Eq. (1) of [1]_; see [2]_, Sec. 1.2 and Ch. 6.
+
+    References
+    ----------
+    .. [1] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022, Eq. (1).
+    .. [2] N. J. Higham, "Functions of Matrices: Theory and Computation", SIAM, 2008, Sec. 1.2 and Ch. 6.
     """
     U, s = _eigh64(A)
     return (U * s.unsqueeze(-2)) @ U.transpose(-2, -1)
@@ -210,6 +323,14 @@ def gradient_reference(A: torch.Tensor, G: torch.Tensor) -> torch.Tensor:
     Returns
     -------
     Tensor, shape ``(..., n, n)``, float64, on the CPU
+
+    Notes
+    -----
+    The equation is Eq. (15) of [1]_ (the general form is its Eq. (17)).
+
+    References
+    ----------
+    .. [1] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022, Eq. (15) and (17).
     """
     U, s = _eigh64(A)
     return lyapunov_eigenbasis(U, s, G.detach().to("cpu", torch.float64))

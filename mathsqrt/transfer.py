@@ -103,6 +103,12 @@ def wct(
         positions, non-finite features or covariances (features too large for the dtype), a NaN or
         infinite ``alpha`` or ``eps``.
 
+    References
+    ----------
+    .. [1] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022, Sec. 2.2 and appendix A.2, Eq. (23)–(24).
+    .. [2] Y. Li, C. Fang, J. Yang, Z. Wang, X. Lu, M.-H. Yang, "Universal Style Transfer via Feature
+       Transforms", NeurIPS 2017.
+
     Examples
     --------
     >>> import torch
@@ -246,6 +252,12 @@ def transfer_colour(
     ValueError
         Not of shape ``(H, W, 3)``, fewer than two pixels, NaN/Inf values, or a float image outside
         :math:`[-0.5, 1.5]`; and whatever :func:`wct` rejects.
+
+    References
+    ----------
+    .. [1] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022, Sec. 2.2.
+    .. [2] Y. Li, C. Fang, J. Yang, Z. Wang, X. Lu, M.-H. Yang, "Universal Style Transfer via Feature
+       Transforms", NeurIPS 2017.
     """
     content = _as_float_image(content_image, "content_image")
     style = _as_float_image(style_image, "style_image")
@@ -268,6 +280,15 @@ def load_sample_images(max_side: int = 128) -> Dict[str, np.ndarray]:
     -------
     dict
         ``{"china": (h, w, 3) array, "flower": (h, w, 3) array}``.
+
+    Notes
+    -----
+    The photographs are scikit-learn's ``sklearn.datasets.load_sample_images`` ([1]_).
+
+    References
+    ----------
+    .. [1] F. Pedregosa et al., "Scikit-learn: Machine Learning in Python", JMLR 12, 2011;
+       ``sklearn.datasets.load_sample_images`` (scikit-learn documentation).
     """
     if isinstance(max_side, bool) or not isinstance(max_side, numbers.Integral) or max_side < 2:
         raise ValueError(f"max_side must be an int >= 2, got {max_side!r}")

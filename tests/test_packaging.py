@@ -54,7 +54,7 @@ def test_torch_requirement_is_a_range_and_overridable(tmp_path):
         check=True,
     ).stdout
     assert 'pip install --quiet "torch==9.9.9"' in dry
-    assert '-e ".[notebooks,test]"' in dry
+    assert '-e ".[notebooks,test,docs]"' in dry
 
 
 def test_ci_runs_make_test_with_the_cpu_torch_and_required_browser_tests(tmp_path):

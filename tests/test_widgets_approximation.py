@@ -180,3 +180,154 @@ def test_interactive_poles_updates():
     assert bytes(plot.image.value) != before
     assert plot.data["min_value"] == Fraction(7, 64) and len(plot.data["poles"]) == 3
     np.testing.assert_allclose(np.sort(plot.data["poles"].real), 1 / np.cos(np.arange(1, 4) * np.pi / 7) ** 2)
+
+
+# ------------------------------------------------------------------------------ the [m/n] choice
+
+
+def test_pade_mn_errors_agree_with_the_diagonal_formula_and_taylor():
+    a = np.logspace(-5, 0, 11)
+    for K in (1, 4, 7):
+        np.testing.assert_allclose(ap.pade_mn_relative_error(a, K, K), co_pade_error(a, K), rtol=1e-10, atol=1e-30)
+    np.testing.assert_allclose(ap.pade_mn_relative_error(a, 6, 0), ap.taylor_relative_error(a, 6), rtol=1e-12)
+    # an independent float evaluation of [3/5] from the exact rationals, where float64 is accurate
+    from mathsqrt.coefficients import pade_coefficients
+
+    P, Q = pade_coefficients(3, 5)
+    z = 1 - a[a > 1e-3]
+    direct = (
+        np.polyval([float(c) for c in P[::-1]], z) / np.polyval([float(c) for c in Q[::-1]], z) / np.sqrt(1 - z) - 1
+    )
+    np.testing.assert_allclose(ap.pade_mn_relative_error(a[a > 1e-3], 3, 5), direct, rtol=1e-9, atol=1e-14)
+    with pytest.raises(ValueError):
+        ap.pade_mn_relative_error([0.0], 2, 2)
+
+
+def co_pade_error(a, K):
+    from mathsqrt.coefficients import pade_relative_error
+
+    return pade_relative_error(a, K)
+
+
+def test_mpa_cost_is_what_the_library_counts():
+    import torch
+
+    import mathsqrt
+
+    A = random_spd(6, 10.0, seed=0)
+    for m, n in [(5, 3), (3, 5), (4, 4), (2, 1), (1, 2)]:
+        with mathsqrt.count_ops() as ops:
+            mathsqrt.sqrtm(A, method="mpa", degree=(m, n))
+        assert (ops["matmul"], ops["cholesky"]) == ap.mpa_cost(m, n), (m, n)
+    assert ap.mpa_cost(5, 0) == (4, 0) and ap.mpa_cost(0, 1) == (0, 1)
+    assert torch.is_tensor(A)
+
+
+def test_pade_table_classifies_poles_like_the_exact_roots():
+    from mathsqrt.coefficients import pade_poles
+
+    table = ap.compute_pade_table(0.05, 6)
+    for m in range(7):
+        for n in range(7):
+            p = np.array(pade_poles(m, n), dtype=complex)
+            exact = len(p) == 0 or bool(np.all(np.abs(p.imag) < 1e-12) and np.all(p.real > 1))
+            assert table["on_cut"][m, n] == exact, (m, n)
+            assert table["matmuls"][m, n] == max(m, n, 1) - 1
+    np.testing.assert_allclose(table["error"][3, 3], co_pade_error(0.05, 3), rtol=1e-10)
+    assert table["best_same_cost"][4] == (4, 4) and table["best_same_order"][5] == (3, 2)
+    with pytest.raises(ValueError):
+        ap.compute_pade_table(0.0)
+
+
+def test_pade_choice_pairs_and_poles():
+    c = ap.compute_pade_choice(3, 6, num=9)
+    assert c["same_cost"] == (6, 6) and c["same_order"] == (5, 4) and c["cost"] == (5, 1)
+    assert set(c["errors"]) == {(3, 6), (6, 6), (5, 4)} and len(c["a"]) == 9
+    assert not c["on_cut"] and np.any(np.abs(c["poles"].imag) > 1e-6)
+    assert float(c["q_min"]) > 0 and len(c["zeros"]) == 3
+    diag = ap.compute_pade_choice(4, 4, num=5)
+    assert list(diag["errors"]) == [(4, 4)] and diag["on_cut"]
+    with pytest.raises(ValueError):
+        ap.compute_pade_choice(0, 0)
+
+
+def test_float_solve_of_the_pade_system_loses_digits():
+    d = ap.compute_float_pade_solve((3, 5, 15))
+    assert d["error"][0] < 1e-13 and d["error"][-1] > 0.5
+    assert np.all(np.diff(d["cond"]) > 0)
+
+
+# ------------------------------------------------------------------------------ Table 5
+
+
+def test_degree_ablation_formula_matches_the_measured_matrix_error():
+    import torch
+
+    from mathsqrt.testing import random_covariance
+
+    r = ap.compute_degree_ablation(24, samples=40, seed=3, degrees=(2, 3, 7))
+    C = random_covariance(24, samples=40, seed=3).numpy()
+    lam, U = np.linalg.eigh(C)
+    np.testing.assert_allclose(r["a"], lam / np.linalg.norm(C), rtol=1e-10)
+    assert r["cond"] == pytest.approx(lam[-1] / lam[0], rel=1e-8)
+    S_exact = (U * np.sqrt(lam)) @ U.T
+    import mathsqrt
+
+    for K, frob, meas, e in zip(r["degrees"], r["frobenius"], r["measured"], r["per_eigenvalue"]):
+        S = mathsqrt.sqrtm(torch.from_numpy(C), method="mpa", degree=K).numpy()
+        np.testing.assert_allclose(np.diag(U.T @ S @ U) / np.sqrt(lam) - 1, e, rtol=1e-7, atol=1e-12)
+        np.testing.assert_allclose(meas, np.linalg.norm(S - S_exact) / np.linalg.norm(S_exact), rtol=1e-8)
+        np.testing.assert_allclose(frob, meas, rtol=1e-8)
+    assert r["ops"][0] == {"matmul": 1, "cholesky": 1, "solve": 1} and r["ops"][-1] == {"cholesky": 7, "solve": 7}
+    assert r["worst"] == sorted(r["worst"], reverse=True)
+
+
+def test_new_plots_draw_the_computed_data():
+    fig, axes = new_figure(16, 8, 2, 3)
+    ax = axes.ravel()
+    table = ap.compute_pade_table(0.01, 6)
+    cbar = ap.plot_pade_table(ax[0], table, highlight=(5, 3))
+    image = ax[0].get_images()[0].get_array()
+    np.testing.assert_allclose(image, np.log10(np.abs(table["error"])))
+    assert cbar.ax.get_ylabel().startswith("$\\log_{10}$")
+    dots = next(l for l in ax[0].get_lines() if "off the cut" in l.get_label())
+    assert len(dots.get_xdata()) == int(np.sum(~table["on_cut"]))
+    choice = ap.compute_pade_choice(5, 3, num=11)
+    ap.plot_pade_choice(ax[1], choice)
+    line = next(l for l in ax[1].get_lines() if l.get_label().startswith("[5/3]"))
+    np.testing.assert_allclose(line.get_ydata()[:-1], np.abs(choice["errors"][(5, 3)])[:-1])  # exact at a = 1
+    assert ax[1].get_legend() is not None
+    ap.plot_pade_poles(ax[2], choice)
+    poles = next(l for l in ax[2].get_lines() if l.get_label().startswith("poles"))
+    np.testing.assert_allclose(np.sort(poles.get_xdata()), np.sort(choice["poles"].real))
+    r = ap.compute_degree_ablation(16)
+    ap.plot_degree_ablation(ax[3], ax[4], r)
+    assert len(ax[3].get_lines()) == 4
+    worst = ax[4].get_lines()[0]
+    np.testing.assert_allclose(worst.get_ydata(), np.abs(r["worst"]))
+    lo, hi = ax[4].get_ylim()
+    assert lo <= min(r["measured"]) and hi >= max(np.abs(r["worst"]))
+
+
+def test_interactive_pade_choice_updates():
+    plot = ap.interactive_pade_choice(m=5, n=3, a=1e-2)
+    before = bytes(plot.image.value)
+    plot.controls["n"].value = 6
+    assert bytes(plot.image.value) != before and plot.data["choice"]["n"] == 6
+    assert plot.data["choice"]["same_cost"] == (6, 6)
+    before = bytes(plot.image.value)
+    plot.controls["a"].value = 0.1
+    assert bytes(plot.image.value) != before
+    np.testing.assert_allclose(plot.data["table"]["error"][5, 6], ap.pade_mn_relative_error(np.array([0.1]), 5, 6)[0])
+    plot.controls["m"].value = 0
+    plot.controls["n"].value = 0  # [0/0] is drawn as [1/0]
+    assert plot.data["m"] == 1 and plot.data["n"] == 0
+
+
+def test_interactive_degree_ablation_updates():
+    plot = ap.interactive_degree_ablation(n=16)
+    before = bytes(plot.image.value)
+    plot.controls["ratio"].value = 4.0
+    assert bytes(plot.image.value) != before and plot.data["samples"] == 64
+    plot.controls["n"].value = 32
+    assert plot.data["n"] == 32 and len(plot.data["a"]) == 32

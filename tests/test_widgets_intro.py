@@ -109,3 +109,52 @@ def test_interactive_whitening_follows_its_sliders():
     plot.controls["method"].value = "eigh"
     assert plot.data["rel_error"] < 1e-12 < 1e-3 < mpa_error
     assert plot.last_update_seconds > 0
+
+
+# ------------------------------------------------------------------------------------------------
+# what notebook 01 states
+# ------------------------------------------------------------------------------------------------
+
+
+def test_widget_offers_every_square_root_of_the_method_table():
+    from mathsqrt import methods
+
+    assert intro.METHODS == tuple(n for n, f in methods.FORWARDS.items() if f.root)
+    plot = intro.interactive_whitening(n=60)
+    assert tuple(plot.controls["method"].options) == intro.METHODS and "ns-scaled" in intro.METHODS
+
+
+@pytest.mark.parametrize("n", [1000, 200])  # the notebook's default and fast sizes
+def test_notebook_01_mpa_whitening_is_right_to_about_three_digits(n):
+    """Cells 4-6: MPA whitening leaves covariance errors of order 1e-3 at condition number 10 (a ~ 0.1); eigh none."""
+    import torch
+
+    import mathsqrt
+
+    A = intro.compute_covariance(anisotropy=10.0, angle=30.0)
+    X = intro.compute_samples(A, n=n)
+    for method, low, high in (("mpa", 5e-4, 5e-3), ("eigh", 0.0, 1e-12)):
+        R = mathsqrt.invsqrtm(torch.from_numpy(A), method=method).numpy()
+        Y = R @ X
+        err = np.abs(Y @ Y.T / n - np.eye(2)).max()
+        assert low <= err < high, (method, err)
+    lam = np.linalg.eigvalsh(A)
+    assert lam[0] / np.linalg.norm(A) == pytest.approx(0.1, abs=0.005)
+
+
+def test_notebook_01_exercise_3_numbers():
+    """kappa = 100, p = -1/2: the short-axis whitened variance is ~0.64 (MPA, A^{-1/2} ~20 % too small), ~0.14 (MTP),
+    ~0.43 (NS), all too small; the long axis is right; ns-scaled and eigh are exact to rounding."""
+    expected = {"mpa": 0.64, "mtp": 0.14, "ns": 0.43}
+    lam, U = np.linalg.eigh(intro.compute_covariance(100.0, 30.0))
+    for method in intro.METHODS:
+        r = intro.compute_transform(100.0, 30.0, -0.5, method=method, n=500)
+        short, long = r["eig_measured"]
+        assert long == pytest.approx(1.0, abs=1e-6), method
+        if method in expected:
+            assert short == pytest.approx(expected[method], abs=0.01), method
+        else:
+            assert r["rel_error"] < 1e-10 and short == pytest.approx(1.0, abs=1e-10), method
+    M = intro.compute_transform(100.0, 30.0, -0.5, method="mpa", n=500)["M"]
+    ratio = (U.T @ M @ U)[0, 0] * np.sqrt(lam[0])
+    assert ratio == pytest.approx(0.80, abs=0.01)  # A^{-1/2} about 20 % too small on the short axis

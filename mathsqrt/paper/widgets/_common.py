@@ -2,28 +2,83 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict, Iterator, Optional
 
 from ..plotting import figure_to_png, style
 
-__all__ = ["FAST_ENV", "fast_mode", "pick", "COLAB_CELL", "REPOSITORY", "InteractivePlot"]
+__all__ = [
+    "FAST_ENV",
+    "fast_mode",
+    "pick",
+    "COLAB_CELL",
+    "REPOSITORY",
+    "REPOSITORY_ENV",
+    "colab_pip_command",
+    "torch_threads",
+    "InteractivePlot",
+]
 
 #: Environment variable that shrinks sizes so that every notebook executes in seconds.
 FAST_ENV = "MATHSQRT_FAST"
 
-#: Where the project lives; the notebooks' Colab cell installs from here.
+#: Where the project lives (it is not on PyPI): the notebooks' Colab cell installs the package from here.
+#: The one place to change when the repository moves; on Colab the environment variable
+#: :data:`REPOSITORY_ENV` overrides it at run time (a fork, a mirror), without editing any notebook.
 REPOSITORY = "https://github.com/mathsqrt/mathsqrt"
 
-#: The first code cell of every notebook: installs the package, only on Google Colab.
-COLAB_CELL = f"""# On Google Colab, install mathsqrt from its repository; elsewhere (JupyterLab, `make lab`) this does nothing.
+#: Environment variable that overrides :data:`REPOSITORY` in the Colab cell.
+REPOSITORY_ENV = "MATHSQRT_REPOSITORY"
+
+#: The ``%pip`` arguments of the Colab cell, with ``{repository}`` to fill in (see :func:`colab_pip_command`).
+_PIP_TEMPLATE = "install -q 'mathsqrt @ git+{repository}'"
+
+
+def colab_pip_command(repository: str = REPOSITORY) -> str:
+    """The arguments of the ``%pip`` line magic that :data:`COLAB_CELL` runs on Colab.
+
+    Parameters
+    ----------
+    repository : str
+        Address of the repository (default :data:`REPOSITORY`; the cell reads :data:`REPOSITORY_ENV`).
+
+    Returns
+    -------
+    str
+        ``"install -q 'mathsqrt @ git+<repository>'"``: the package alone, no extra.
+    """
+    return _PIP_TEMPLATE.format(repository=repository)
+
+
+#: The first code cell of every notebook. On Google Colab it installs the package alone — Colab already
+#: has torch, numpy, scipy, sympy, tqdm, matplotlib, scikit-learn and ipywidgets, so no extra is asked
+#: for (the ``notebooks`` extra would pull in JupyterLab and could upgrade ipywidgets mid-session) —
+#: with ``%pip`` (through ``run_line_magic``, so that the cell stays plain Python), whose messages the
+#: student sees, and stops with a clear error naming the repository and the setting if the install
+#: failed. Anywhere else (JupyterLab, ``make lab``, headless execution) it does nothing.
+COLAB_CELL = f"""# On Google Colab, install mathsqrt (not on PyPI) from its repository; elsewhere (JupyterLab, `make lab`) this does nothing.
+# Colab already has torch, numpy, scipy, sympy, matplotlib, scikit-learn and ipywidgets: only mathsqrt is installed.
+# Installing from a fork or a mirror? Run `%env {REPOSITORY_ENV}=https://github.com/<you>/mathsqrt` first.
 import sys
 
 if "google.colab" in sys.modules:
-    import subprocess
+    import importlib
+    import importlib.util
+    import os
 
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "mathsqrt[notebooks] @ git+{REPOSITORY}"], check=True)"""  # noqa: E501
+    repository = os.environ.get("{REPOSITORY_ENV}", "{REPOSITORY}")
+    print(f"Installing mathsqrt from {{repository}} (about half a minute) ...")
+    get_ipython().run_line_magic("pip", f"{_PIP_TEMPLATE}")
+    importlib.invalidate_caches()
+    if importlib.util.find_spec("mathsqrt") is None:
+        raise RuntimeError(
+            f"mathsqrt could not be installed from {{repository}} (pip's message is above). "
+            "Check the network and the address; if the repository has moved, set {REPOSITORY_ENV} "
+            "to its new address (`%env {REPOSITORY_ENV}=https://...`) and run this cell again."
+        )
+    print("mathsqrt is installed.")"""  # noqa: E501
 
 
 def fast_mode() -> bool:
@@ -34,6 +89,24 @@ def fast_mode() -> bool:
 def pick(default, fast):
     """``fast`` in fast mode, ``default`` otherwise."""
     return fast if fast_mode() else default
+
+
+@contextlib.contextmanager
+def torch_threads(threads: Optional[int]) -> Iterator[None]:
+    """Run the block with ``torch.set_num_threads(threads)`` and restore the previous count (``None``: no change).
+
+    The notebooks' matrices are small (at most 64×64): one thread runs them as fast as two, and on a
+    shared machine a second thread makes every small kernel wait for a busy core.
+    """
+    import torch
+
+    before = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(int(threads))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 class InteractivePlot:

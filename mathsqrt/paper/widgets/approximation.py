@@ -13,6 +13,11 @@ coefficients (:func:`mathsqrt.coefficients.pade_coefficients`). Errors are *rela
 in 60-digit arithmetic (mpmath) so that errors far below float64 rounding remain visible; the exact
 closed form :func:`mathsqrt.coefficients.pade_relative_error` is drawn next to them.
 
+Beyond the diagonal comparison: every ``[m/n]`` at equal cost (:func:`compute_pade_table`,
+:func:`compute_pade_choice`: error and pole location; ``max(m, n) - 1`` matmuls and one solve,
+:func:`mpa_cost`), the float64 solve of the Padé system (:func:`compute_float_pade_solve`), and the
+degrees of the paper's Table 5 on a random covariance (:func:`compute_degree_ablation`).
+
 References
 ----------
 .. [1] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022.
@@ -21,10 +26,11 @@ References
 
 from __future__ import annotations
 
+import contextlib
 import math
 from fractions import Fraction
 from functools import lru_cache
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -40,7 +46,7 @@ from mathsqrt.coefficients import (
 )
 
 from ..checks import check_int
-from ..data import PADE_MINIMA, PADE_Q
+from ..data import PADE_MINIMA, PADE_Q, TABLE5_DEGREES
 from ..plotting import REFERENCE_COLORS, forward_style
 from ._common import InteractivePlot, pick
 
@@ -55,15 +61,27 @@ __all__ = [
     "compute_denominator_table",
     "format_denominator_table",
     "compute_det_q",
+    "compute_float_pade_solve",
+    "pade_mn_relative_error",
+    "mpa_cost",
+    "compute_pade_table",
+    "compute_pade_choice",
+    "compute_degree_ablation",
     "plot_approximations",
     "plot_relative_errors",
     "plot_error_vs_degree",
     "plot_series_terms",
     "plot_poles_zeros",
     "plot_denominator",
+    "plot_pade_table",
+    "plot_pade_choice",
+    "plot_pade_poles",
+    "plot_degree_ablation",
     "interactive_approximation",
     "interactive_error_vs_degree",
     "interactive_poles",
+    "interactive_pade_choice",
+    "interactive_degree_ablation",
 ]
 
 _TAYLOR = forward_style("mtp")["color"]
@@ -436,6 +454,272 @@ def compute_det_q(A: np.ndarray, K: int = 5) -> Dict[str, float]:
     }
 
 
+def compute_float_pade_solve(degrees: Iterable[int] = (5, 10, 15, 20)) -> Dict[str, np.ndarray]:
+    r"""The ``[K/K]`` denominator from the Padé linear system solved in float64 (``numpy.linalg.solve``).
+
+    The system :math:`\sum_{j=1}^{K} Q_j c_{k-j} = -c_k`, ``k = K+1..2K``, is a Toeplitz system in
+    the Taylor coefficients; solved in floating point its conditioning destroys the coefficients
+    as ``K`` grows, which is why :func:`mathsqrt.coefficients.pade_coefficients` solves it exactly.
+
+    Returns
+    -------
+    dict
+        ``K``; ``cond`` (2-norm condition number of the system matrix); ``error`` (largest relative
+        error of the float64 coefficients against the exact ones).
+    """
+    Ks = [check_int("K", int(K), 1) for K in degrees]
+    conds, errors = [], []
+    for K in Ks:
+        c = np.array([float(x) for x in taylor_coefficients(2 * K)])
+        M = np.array([[c[K + i - j] if K + i - j >= 0 else 0.0 for j in range(K)] for i in range(K)])
+        q = np.linalg.solve(M, -c[K + 1 : 2 * K + 1])
+        exact = np.array([float(x) for x in pade_coefficients(K)[1][1:]])
+        conds.append(np.linalg.cond(M))
+        errors.append(np.max(np.abs(q - exact) / np.abs(exact)))
+    return {"K": np.array(Ks), "cond": np.array(conds), "error": np.array(errors)}
+
+
+# ------------------------------------------------------------------ the [m/n] choice (off-diagonal)
+
+
+@lru_cache(maxsize=4096)
+def _mp_pade_mn(m: int, n: int, a_values: Tuple[float, ...]) -> Tuple[float, ...]:
+    import mpmath
+
+    with mpmath.workdps(_DPS):
+        P, Q = pade_coefficients(m, n)
+        num = [mpmath.mpf(c.numerator) / c.denominator for c in reversed(P)]
+        den = [mpmath.mpf(c.numerator) / c.denominator for c in reversed(Q)]
+        out = []
+        for a in a_values:
+            a = mpmath.mpf(a)
+            out.append(float(mpmath.polyval(num, 1 - a) / mpmath.polyval(den, 1 - a) / mpmath.sqrt(a) - 1))
+    return tuple(out)
+
+
+def pade_mn_relative_error(a, m: int, n: int) -> np.ndarray:
+    r"""Signed relative error :math:`P_m(1-a)/(Q_n(1-a)\sqrt a) - 1` of the ``[m/n]`` Padé approximant (60 digits).
+
+    ``[m/0]`` is the Taylor polynomial of degree ``m``; ``[K/K]`` agrees with
+    :func:`mathsqrt.coefficients.pade_relative_error`.
+
+    Parameters
+    ----------
+    a : array_like
+        Normalised eigenvalues in ``(0, 1]``.
+    m, n : int
+        Degrees of the numerator and the denominator, ``>= 0``.
+
+    Returns
+    -------
+    ndarray, float64, shaped like ``a``
+    """
+    m, n = check_int("m", m, 0), check_int("n", n, 0)
+    a = np.asarray(a, dtype=float)
+    if np.any(a <= 0) or np.any(a > 1):
+        raise ValueError("a must lie in (0, 1]")
+    return np.array(_mp_pade_mn(m, n, tuple(float(x) for x in a.ravel()))).reshape(a.shape)
+
+
+@lru_cache(maxsize=None)
+def _poles_on_cut(m: int, n: int) -> bool:
+    """Whether every root of ``Q`` of ``[m/n]`` is real and > 1 (numpy roots of the exact coefficients)."""
+    _, Q = pade_coefficients(m, n)
+    if n == 0:
+        return True
+    roots = np.roots([float(c) for c in reversed(Q)])
+    return bool(np.all(np.abs(roots.imag) <= 1e-9 * np.abs(roots)) and np.all(roots.real > 1))
+
+
+def mpa_cost(m: int, n: int) -> Tuple[int, int]:
+    r"""``(matmuls, solves)`` of MPA ``[m/n]`` evaluated as polynomials: the powers :math:`W^2..W^d`
+    (``d = max(m, n)``, shared by ``P`` and ``Q``) and one solve with ``Q`` (none when ``n = 0``).
+
+    The count :mod:`mathsqrt.forward` performs for its polynomial evaluation (checked with
+    :func:`mathsqrt.count_ops` in the tests).
+    """
+    m, n = check_int("m", m, 0), check_int("n", n, 0)
+    return max(m, n, 1) - 1, int(n > 0)
+
+
+def compute_pade_table(a: float, max_degree: int = 10) -> Dict[str, object]:
+    r"""Every ``[m/n]`` Padé approximant of :math:`\sqrt{1-z}`, ``0 <= m, n <= max_degree``, at one eigenvalue.
+
+    Parameters
+    ----------
+    a : float
+        Normalised eigenvalue :math:`a = 1 - z \in (0, 1]`.
+    max_degree : int
+        Largest ``m`` and ``n``.
+
+    Returns
+    -------
+    dict
+        ``degrees`` (``0..max_degree``); 2-D arrays indexed ``[m, n]``: ``error`` (signed relative
+        error at ``a``, 60 digits), ``on_cut`` (every pole real and beyond 1, on the branch cut of
+        :math:`\sqrt{1-z}`), ``matmuls`` (:func:`mpa_cost`); ``best_same_cost`` (``d ->`` the
+        ``(m, n)`` of smallest ``|error|`` among ``max(m, n) = d``) and ``best_same_order``
+        (``T ->`` that among ``m + n = T``, for ``T <= max_degree``); ``a``.
+    """
+    max_degree = check_int("max_degree", max_degree, 1)
+    if not 0 < a <= 1:
+        raise ValueError(f"a must lie in (0, 1], got {a}")
+    d = np.arange(max_degree + 1)
+    error = np.array([[pade_mn_relative_error(np.array([a]), m, n)[0] for n in d] for m in d])
+    on_cut = np.array([[_poles_on_cut(int(m), int(n)) for n in d] for m in d])
+    matmuls = np.array([[mpa_cost(int(m), int(n))[0] for n in d] for m in d])
+    mag = np.abs(error)
+    same_cost, same_order = {}, {}
+    for k in range(1, max_degree + 1):
+        cells = [(m, n) for m in d for n in d if max(m, n) == k]
+        same_cost[k] = tuple(int(x) for x in min(cells, key=lambda c: mag[c]))
+        cells = [(m, k - m) for m in range(k + 1)]
+        same_order[k] = tuple(int(x) for x in min(cells, key=lambda c: mag[c]))
+    return {
+        "a": float(a),
+        "degrees": d,
+        "error": error,
+        "on_cut": on_cut,
+        "matmuls": matmuls,
+        "best_same_cost": same_cost,
+        "best_same_order": same_order,
+    }
+
+
+@lru_cache(maxsize=None)
+def _zeros_mn(m: int, n: int) -> Tuple[complex, ...]:
+    P, _ = pade_coefficients(m, n)
+    if m == 0:
+        return ()
+    roots = np.roots([float(c) for c in reversed(P)])
+    return tuple(sorted((complex(r) for r in roots), key=lambda r: (r.real, r.imag)))
+
+
+def compute_pade_choice(m: int, n: int, *, a_min: float = 1e-6, num: int = 49) -> Dict[str, object]:
+    r"""One ``[m/n]`` approximant against the diagonal ones of the same cost and of the same order.
+
+    Same cost: ``[d/d]`` with ``d = max(m, n)`` (the same matmuls, :func:`mpa_cost`, and one more
+    matched coefficient per missing degree). Same order: ``[⌈T/2⌉/⌊T/2⌋]`` with ``T = m + n`` (the
+    same ``T + 1`` Taylor coefficients, arranged differently).
+
+    Returns
+    -------
+    dict
+        ``a`` (grid); ``m``, ``n``, ``same_cost`` and ``same_order`` (degree pairs); ``errors``
+        (``(m, n) -> signed relative error on the grid``, 60 digits); ``poles`` (roots of
+        :math:`Q`, :func:`mathsqrt.coefficients.pade_poles`), ``zeros`` (roots of :math:`P`),
+        ``on_cut``; ``q_min`` (:func:`mathsqrt.coefficients.pade_denominator_minimum` of
+        :math:`Q` on ``[0, 1]``); ``cost`` (``(matmuls, solves)``).
+    """
+    m, n = check_int("m", m, 0), check_int("n", n, 0)
+    if m + n == 0:
+        raise ValueError("[0/0] is the constant 1: choose m + n >= 1")
+    a = np.logspace(math.log10(a_min), 0, num)
+    d, T = max(m, n), m + n
+    same_cost, same_order = (d, d), ((T + 1) // 2, T // 2)
+    errors = {pair: pade_mn_relative_error(a, *pair) for pair in dict.fromkeys([(m, n), same_cost, same_order])}
+    return {
+        "a": a,
+        "m": m,
+        "n": n,
+        "same_cost": same_cost,
+        "same_order": same_order,
+        "errors": errors,
+        "poles": np.array(pade_poles(m, n), dtype=complex),
+        "zeros": np.array(_zeros_mn(m, n), dtype=complex),
+        "on_cut": _poles_on_cut(m, n),
+        "q_min": pade_denominator_minimum(m, n).value,
+        "cost": mpa_cost(m, n),
+    }
+
+
+# ------------------------------------------------------------------------- Table 5: the degree ablation
+
+
+@contextlib.contextmanager
+def _one_thread() -> Iterator[None]:
+    """torch on one thread inside the block: no oversubscription on a shared, loaded machine."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+@lru_cache(maxsize=32)
+def _covariance(n: int, samples: int, seed: int):
+    import torch
+
+    from mathsqrt.testing import random_covariance, sqrtm_reference
+
+    with _one_thread():
+        C = random_covariance(n, samples=samples, seed=seed)
+        lam = torch.linalg.eigvalsh(C).numpy()
+        return C, lam, sqrtm_reference(C)
+
+
+def compute_degree_ablation(
+    n: int = 64, *, samples: Optional[int] = None, seed: int = 0, degrees: Sequence[int] = TABLE5_DEGREES
+) -> Dict[str, object]:
+    r"""The MPA degrees of the paper's Table 5 on one random covariance matrix: error per eigenvalue and overall.
+
+    The matrix is :func:`mathsqrt.testing.random_covariance` (``samples`` Gaussian vectors in
+    dimension ``n``, default ``2n``: the paper's numerical tests use random covariances, Sec. 4.1).
+    For each ``[K/K]``: the exact relative error on every eigenvalue
+    (:func:`mathsqrt.coefficients.pade_relative_error` at :math:`a_i = \lambda_i/\|C\|_F`), the
+    relative Frobenius error it implies, :math:`\sqrt{\sum_i e_i^2\lambda_i / \sum_i\lambda_i}`, the
+    same error measured on :func:`mathsqrt.sqrtm` (float64, against
+    :func:`mathsqrt.testing.sqrtm_reference`), and the operations counted by
+    :func:`mathsqrt.count_ops`.
+
+    Returns
+    -------
+    dict
+        ``a`` (ascending), ``cond``, ``n``, ``samples``, ``degrees``; per degree (lists in the order
+        of ``degrees``): ``per_eigenvalue`` (arrays), ``worst`` (the error at the smallest
+        eigenvalue), ``frobenius`` (from the formula), ``measured``, ``ops`` (dicts of counts);
+        ``ratio`` (``worst[k+1]/worst[k]``; about :math:`r_{\min}^2`,
+        :math:`r_{\min} = (1-\sqrt{a_{\min}})/(1+\sqrt{a_{\min}})`) and ``r_min``.
+    """
+    import torch
+
+    import mathsqrt
+
+    n = check_int("n", n, 2)
+    samples = 2 * n if samples is None else check_int("samples", samples, 1)
+    degrees = [check_int("K", K, 1) for K in degrees]
+    C, lam, exact = _covariance(n, samples, int(seed))
+    a = lam / float(np.sqrt(np.sum(lam**2)))
+    per, worst, frob, measured, counts = [], [], [], [], []
+    for K in degrees:
+        e = np.asarray(pade_relative_error(a, K), dtype=float)
+        per.append(e)
+        worst.append(float(e[0]))
+        frob.append(float(np.sqrt(np.sum(e**2 * lam) / np.sum(lam))))
+        with _one_thread(), torch.no_grad(), mathsqrt.count_ops() as ops:
+            S = mathsqrt.sqrtm(C, method="mpa", degree=K)
+        counts.append({k: int(v) for k, v in ops.items() if k in ("matmul", "cholesky", "solve")})
+        measured.append(float(torch.linalg.matrix_norm(S - exact) / torch.linalg.matrix_norm(exact)))
+    s = math.sqrt(a[0])
+    return {
+        "n": n,
+        "samples": samples,
+        "a": a,
+        "cond": float(lam[-1] / lam[0]),
+        "degrees": degrees,
+        "per_eigenvalue": per,
+        "worst": worst,
+        "frobenius": frob,
+        "measured": measured,
+        "ops": counts,
+        "ratio": [worst[i + 1] / worst[i] for i in range(len(worst) - 1)],
+        "r_min": (1 - s) / (1 + s),
+    }
+
+
 # ----------------------------------------------------------------------------------------- plots
 
 
@@ -610,6 +894,135 @@ def plot_denominator(ax, K: int, *, show_paper: bool = True) -> Dict[str, object
     return out
 
 
+def _pair(pair) -> str:
+    return f"[{pair[0]}/{pair[1]}]"
+
+
+def plot_pade_table(ax, table: Dict[str, object], *, highlight: Optional[Tuple[int, int]] = None):
+    r"""Heat map of :math:`\log_{10}|\text{relative error}|` of every ``[m/n]`` at one ``a`` (with a colour bar).
+
+    Rows: numerator degree ``m``; columns: denominator degree ``n``. Cells whose poles leave the
+    branch cut (some pole complex or below 1) carry a small open circle; ``highlight`` outlines one cell.
+    Returns the colour bar.
+    """
+    d = table["degrees"]
+    mag = np.log10(np.clip(np.abs(table["error"]), 1e-17, None))
+    im = ax.imshow(mag, origin="lower", cmap="viridis_r", aspect="equal", extent=(-0.5, d[-1] + 0.5, -0.5, d[-1] + 0.5))
+    cbar = ax.figure.colorbar(im, ax=ax, shrink=0.9)
+    cbar.set_label(rf"$\log_{{10}}$ |relative error| at $a = {table['a']:.2g}$")
+    mm, nn = np.nonzero(~table["on_cut"])
+    ax.plot(nn, mm, "o", ms=4, mfc="white", mec="black", mew=0.6, ls="none", label="some pole off the cut")
+    if highlight is not None:
+        m, n = highlight
+        from matplotlib.patches import Rectangle
+
+        ax.add_patch(
+            Rectangle((n - 0.5, m - 0.5), 1, 1, fill=False, ec="#E69F00", lw=2.2, label=f"selected {_pair(highlight)}")
+        )
+    ax.set_xticks(d[::2])
+    ax.set_yticks(d[::2])
+    ax.grid(False)
+    ax.set_xlabel("denominator degree $n$")
+    ax.set_ylabel("numerator degree $m$")
+    ax.set_title(r"every $[m/n]$: error at one eigenvalue")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, fontsize=8)
+    return cbar
+
+
+def plot_pade_choice(ax, choice: Dict[str, object]) -> None:
+    """|relative error| against ``a`` of ``[m/n]``, the diagonal of the same cost and that of the same order."""
+    pair = (choice["m"], choice["n"])
+    T = choice["m"] + choice["n"]
+    roles = {pair: ("selected", dict(color=_PADE, ls="-", marker="o", ms=3, lw=1.8))}
+    roles.setdefault(choice["same_cost"], ("same matmuls", dict(color=_EXACT, ls="--", lw=1.3)))
+    roles.setdefault(choice["same_order"], (f"same {T + 1} coefficients", dict(color=_PAPER, ls=":", lw=2.0)))
+    values = []
+    for key, err in choice["errors"].items():
+        role, style = roles[key]
+        y = np.abs(err)
+        values.append(y[y > 0])
+        ax.loglog(choice["a"], np.clip(y, 1e-300, None), label=f"{_pair(key)}: {role}", **style)
+    v = np.concatenate(values)
+    ax.set_ylim(max(v.min(), 1e-18) / 3, v.max() * 3)
+    ax.set_xlim(choice["a"][0], 1.0)
+    ax.set_xlabel(r"$a = 1 - z = \lambda/\|A\|_F$")
+    ax.set_ylabel("|relative error|")
+    mm, solves = choice["cost"]
+    ax.set_title(f"{_pair(pair)}: {mm} matmuls + {solves} solve")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+
+
+def plot_pade_poles(ax, choice: Dict[str, object]) -> None:
+    r"""Poles (×) and zeros (○) of the selected ``[m/n]`` in the complex plane (symmetric-log real axis)."""
+    poles, zeros = choice["poles"], choice["zeros"]
+    pts = np.concatenate([poles, zeros, [0.0, 1.0]])
+    right = max(10.0, 2 * float(np.max(pts.real)))
+    left = min(-1.0, 2 * float(np.min(pts.real)))
+    top = max(1.0, 1.3 * float(np.max(np.abs(pts.imag))))
+    ax.axvspan(0.0, 1.0, color="#DDDDDD", alpha=0.6, lw=0, label="spectrum of $Z$: $[0, 1)$")
+    ax.plot([1.0, right], [0, 0], color="#999999", lw=5, alpha=0.5, solid_capstyle="butt", label="branch cut")
+    if len(poles):
+        ax.plot(poles.real, poles.imag, "x", color=_PADE, ms=9, mew=2, ls="none", label="poles (roots of $Q$)")
+    if len(zeros):
+        ax.plot(
+            zeros.real,
+            zeros.imag,
+            "o",
+            mfc="none",
+            color=_TAYLOR,
+            ms=8,
+            mew=1.5,
+            ls="none",
+            label="zeros (roots of $P$)",
+        )
+    ax.set_xscale("symlog", linthresh=1.0)
+    ax.set_xlim(left, right)
+    ax.set_ylim(-top, top)
+    ax.set_xlabel("Re $z$ (symmetric log scale)")
+    ax.set_ylabel("Im $z$")
+    where = "all on the cut" if choice["on_cut"] else "some off the cut"
+    ax.set_title(f"poles of {_pair((choice['m'], choice['n']))}: {where}")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+
+
+def plot_degree_ablation(ax_eig, ax_deg, result: Dict[str, object]) -> None:
+    """Left: |error| per eigenvalue of each Table 5 degree; right: worst and Frobenius error against the degree."""
+    from matplotlib import colormaps
+
+    ramp = colormaps["viridis"]
+    markers = ["v", "s", "o", "D", "^", "P"]
+    a = result["a"]
+    count = len(result["degrees"])
+    for i, (K, e) in enumerate(zip(result["degrees"], result["per_eigenvalue"])):
+        color = ramp(0.85 * i / max(count - 1, 1))
+        ax_eig.loglog(a, np.abs(e), marker=markers[i % 6], ms=3, lw=1.0, color=color, label=f"[{K}/{K}]")
+    ax_eig.set_xlim(a[0] / 1.2, a[-1] * 1.2)
+    ax_eig.set_xlabel(r"normalised eigenvalue $a_i = \lambda_i/\|C\|_F$ of the covariance")
+    ax_eig.set_ylabel("|relative error| on the eigenvalue")
+    ax_eig.set_title(
+        f"per eigenvalue ({result['n']}×{result['n']}, {result['samples']} samples, cond {result['cond']:.0f})"
+    )
+    ax_eig.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), title="Table 5")
+    K = np.array(result["degrees"])
+    ax_deg.semilogy(K, np.abs(result["worst"]), "o-", color=_PADE, label="smallest eigenvalue (formula)")
+    ax_deg.semilogy(K, result["frobenius"], "s--", color=_EXACT, label="whole matrix, Frobenius (formula)")
+    ax_deg.semilogy(K, result["measured"], "x", ms=9, mew=2, color=_PAPER, label="whole matrix, measured")
+    ax_deg.set_xticks(K)
+    labels = []
+    for k, ops in zip(K, result["ops"]):
+        parts = [f"{ops.get('matmul', 0)} mm"]
+        if ops.get("cholesky"):
+            parts.append(f"{ops['cholesky']} chol")
+        labels.append(f"[{k}/{k}]\n" + " + ".join(parts))
+    ax_deg.set_xticklabels(labels, fontsize=8)
+    values = np.concatenate([np.abs(result["worst"]), result["frobenius"], result["measured"]])
+    ax_deg.set_ylim(values.min() / 2, values.max() * 2)
+    ax_deg.set_xlim(K[0] - 0.4, K[-1] + 0.4)
+    ax_deg.set_ylabel("relative error")
+    ax_deg.set_title("error against degree (operations counted)")
+    ax_deg.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+
+
 # ------------------------------------------------------------------------------------ widgets
 
 
@@ -680,4 +1093,81 @@ def interactive_poles(*, K: int = 5) -> InteractivePlot:
 
     return InteractivePlot(
         controls, draw, figsize=(10.0, 4.2), title="where the Padé approximant could break: poles and det Q"
+    )
+
+
+def interactive_pade_choice(*, m: int = 5, n: int = 3, a: float = 1e-2) -> InteractivePlot:
+    """Sliders ``m``, ``n`` and ``a``: the table of every ``[m/n]`` at ``a`` (heat map), the selected
+    approximant's error against ``a`` next to the diagonal ones of the same cost and order, and its poles.
+
+    ``plot.data``: ``m``, ``n``, ``a``, ``table`` (:func:`compute_pade_table`), ``choice``
+    (:func:`compute_pade_choice`).
+    """
+    import ipywidgets as widgets
+
+    top = pick(10, 8)
+    style = {"description_width": "150px"}
+    controls = {
+        "m": widgets.IntSlider(
+            value=m, min=0, max=top, description="numerator degree m", continuous_update=False, style=style
+        ),
+        "n": widgets.IntSlider(
+            value=n, min=0, max=top, description="denominator degree n", continuous_update=False, style=style
+        ),
+        "a": widgets.FloatLogSlider(
+            value=a,
+            base=10,
+            min=-5,
+            max=0,
+            step=0.25,
+            description="eigenvalue a (heat map)",
+            continuous_update=False,
+            style=style,
+        ),
+    }
+    num = pick(49, 25)
+
+    def draw(fig, m, n, a):
+        if m + n == 0:
+            m = 1  # [0/0] is the constant 1; show [1/0] instead
+        table = compute_pade_table(a, top)
+        choice = compute_pade_choice(m, n, num=num)
+        ax1, ax2, ax3 = fig.subplots(1, 3, width_ratios=[1.0, 1.15, 1.15])
+        plot_pade_table(ax1, table, highlight=(m, n))
+        plot_pade_choice(ax2, choice)
+        ax2.axvline(a, color="#E69F00", lw=1.0, ls="-.")
+        plot_pade_poles(ax3, choice)
+        return {"m": m, "n": n, "a": a, "table": table, "choice": choice}
+
+    return InteractivePlot(controls, draw, figsize=(15.0, 4.6), title="the [m/n] choice: error and poles at equal cost")
+
+
+def interactive_degree_ablation(*, n: Optional[int] = None, ratio: float = 2.0) -> InteractivePlot:
+    """Sliders: dimension ``n`` and samples per dimension ``m/n`` of a random covariance: the Table 5 degrees on it.
+
+    ``plot.data``: the dict of :func:`compute_degree_ablation`.
+    """
+    import ipywidgets as widgets
+
+    n = pick(64, 32) if n is None else n
+    sizes = sorted({16, 32, 64, 128, 256} | {n})
+    ratios = [1.25, 1.5, 2.0, 4.0, 8.0, 16.0]
+    style = {"description_width": "150px"}
+    controls = {
+        "n": widgets.SelectionSlider(
+            options=sizes, value=n, description="dimension n", continuous_update=False, style=style
+        ),
+        "ratio": widgets.SelectionSlider(
+            options=ratios, value=ratio, description="samples per dimension", continuous_update=False, style=style
+        ),
+    }
+
+    def draw(fig, n, ratio):
+        result = compute_degree_ablation(n, samples=int(round(ratio * n)))
+        ax1, ax2 = fig.subplots(1, 2)
+        plot_degree_ablation(ax1, ax2, result)
+        return result
+
+    return InteractivePlot(
+        controls, draw, figsize=(13.0, 4.6), title="the paper's Table 5 degrees on a random covariance"
     )

@@ -30,10 +30,13 @@ from typing import Dict, Optional, Sequence
 
 import numpy as np
 
+from mathsqrt import methods
+
 from ..plotting import forward_style
 from ._common import InteractivePlot, pick
 
 __all__ = [
+    "METHODS",
     "compute_covariance",
     "compute_samples",
     "matrix_power",
@@ -44,6 +47,9 @@ __all__ = [
     "plot_figure_1a",
     "interactive_whitening",
 ]
+
+#: Forward methods of the widget: those of the method table that compute a square root.
+METHODS = tuple(name for name, forward in methods.FORWARDS.items() if forward.root)
 
 #: Powers computed with the package itself rather than with an eigendecomposition.
 PACKAGE_POWERS = (0.5, -0.5, 0.25, -0.25)
@@ -126,8 +132,9 @@ def matrix_power(A: np.ndarray, p: float, *, method: str = "eigh") -> np.ndarray
         Symmetric positive definite.
     p : float
         Exponent in ``[-1, 1]``.
-    method : {"eigh", "mpa", "mtp", "ns"}
-        Method used for the powers :math:`\pm 1/2, \pm 1/4`.
+    method : str
+        One of :data:`METHODS` (a forward method of the table that computes a square root), used
+        for the powers :math:`\pm 1/2, \pm 1/4`.
 
     Returns
     -------
@@ -398,9 +405,7 @@ def interactive_whitening(
         "p": widgets.FloatSlider(
             value=p, min=-1, max=1, step=0.05, description="power p", continuous_update=False, style=style
         ),
-        "method": widgets.Dropdown(
-            options=["mpa", "mtp", "ns", "eigh"], value=method, description="method (p=±½,±¼)", style=style
-        ),
+        "method": widgets.Dropdown(options=list(METHODS), value=method, description="method (p=±½,±¼)", style=style),
     }
 
     def draw(fig, anisotropy, angle, p, method):
