@@ -258,9 +258,7 @@ def check_int(name: str, value, minimum: int, maximum: Optional[int] = None) -> 
     return int(value)
 
 
-def check_real(
-    name: str, value, *, positive: bool = False, nonnegative: bool = False, finite: bool = True
-) -> float:
+def check_real(name: str, value, *, positive: bool = False, nonnegative: bool = False, finite: bool = True) -> float:
     """``value`` as a ``float``; rejects bools, non-reals, NaN, and (by default) infinities.
 
     Raises a ``TypeError`` for a non-real and a ``ValueError`` naming ``name`` otherwise.

@@ -98,7 +98,9 @@ def frechet_polynomials(
     return tuple(out)
 
 
-def frechet_horner(X: torch.Tensor, accumulators: Sequence[torch.Tensor], top: Fraction, E: torch.Tensor) -> torch.Tensor:
+def frechet_horner(
+    X: torch.Tensor, accumulators: Sequence[torch.Tensor], top: Fraction, E: torch.Tensor
+) -> torch.Tensor:
     r"""Fréchet derivative :math:`L_p(X, E)` of a polynomial evaluated by Horner's rule.
 
     With the forward's accumulators :math:`H_{d-1} = p_d X + p_{d-1} I` and

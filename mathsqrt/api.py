@@ -61,7 +61,9 @@ def _check_shape(A, fname: str) -> None:
     if not isinstance(A, torch.Tensor):
         raise TypeError(f"{fname}: expected a torch.Tensor, got {type(A).__name__}")
     if A.dim() < 2:
-        raise ValueError(f"{fname}: expected a matrix or a batch of matrices of shape (..., n, n), got shape {tuple(A.shape)}")
+        raise ValueError(
+            f"{fname}: expected a matrix or a batch of matrices of shape (..., n, n), got shape {tuple(A.shape)}"
+        )
     if A.shape[-1] != A.shape[-2]:
         raise ValueError(f"{fname}: expected square matrices (..., n, n), got shape {tuple(A.shape)}")
     if A.numel() == 0:
@@ -461,8 +463,13 @@ def _matrix_power(A, inverse, method, backward, check_finite, options, check_res
     if levels and levels[0] == "vmap":
         # torch.func.vmap is the innermost transform: run the whole call on the real batch
         call = functools.partial(
-            _matrix_power, inverse=inverse, method=method, backward=backward, check_finite=check_finite,
-            options=options, check_residual=check_residual,
+            _matrix_power,
+            inverse=inverse,
+            method=method,
+            backward=backward,
+            check_finite=check_finite,
+            options=options,
+            check_residual=check_residual,
         )
         return VmapBridge.apply(A, call)
     if backward_fn is None and "vmap" in levels:
@@ -664,7 +671,14 @@ def sqrtm(
     tensor([[2., 0.],
             [0., 3.]], dtype=torch.float64)
     """
-    options = dict(degree=degree, iters=iters, tol=tol, backward_iters=backward_iters, backward_tol=backward_tol, backward_degree=backward_degree)
+    options = dict(
+        degree=degree,
+        iters=iters,
+        tol=tol,
+        backward_iters=backward_iters,
+        backward_tol=backward_tol,
+        backward_degree=backward_degree,
+    )
     return _matrix_power(A, False, method, backward, check_finite, options, check_residual)
 
 
@@ -725,5 +739,12 @@ def invsqrtm(
     tensor([[0.5000, 0.0000],
             [0.0000, 0.2500]], dtype=torch.float64)
     """
-    options = dict(degree=degree, iters=iters, tol=tol, backward_iters=backward_iters, backward_tol=backward_tol, backward_degree=backward_degree)
+    options = dict(
+        degree=degree,
+        iters=iters,
+        tol=tol,
+        backward_iters=backward_iters,
+        backward_tol=backward_tol,
+        backward_degree=backward_degree,
+    )
     return _matrix_power(A, True, method, backward, check_finite, options, check_residual)

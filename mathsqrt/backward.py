@@ -173,7 +173,7 @@ def lyapunov_sign(
     C = (G / scale).reshape(-1, n, n)
     converged = None
     k = 0
-    for k in range(1, iters + 1):
+    for k in range(1, iters + 1):  # noqa: B007 - k is the iteration count reported after the loop
         B2 = ops.matmul(B, B)
         BC = ops.matmul(B, C)
         # C_{k+1} = 1.5 C + 0.5 B C B - 0.5 B (B C) - 0.5 C B^2

@@ -597,10 +597,12 @@ def grad_svd_pi(G: torch.Tensor, saved: Saved, *, iters: int = DEFAULT_PI_ITERS)
         Vhi = U[..., :, k + 1 :]
         lhi = lam[..., k + 1 :]
 
-        def apply_deflated(x: torch.Tensor) -> torch.Tensor:
+        def apply_deflated(x: torch.Tensor, Vhi=Vhi, lhi=lhi) -> torch.Tensor:
             Mx = (A @ x.unsqueeze(-1)).squeeze(-1)
             if Vhi.shape[-1]:
-                Mx = Mx - (Vhi @ (lhi * (Vhi.transpose(-2, -1) @ x.unsqueeze(-1)).squeeze(-1)).unsqueeze(-1)).squeeze(-1)
+                Mx = Mx - (Vhi @ (lhi * (Vhi.transpose(-2, -1) @ x.unsqueeze(-1)).squeeze(-1)).unsqueeze(-1)).squeeze(
+                    -1
+                )
             return Mx
 
         a = Vbar[..., :, k]
@@ -617,7 +619,9 @@ def grad_svd_pi(G: torch.Tensor, saved: Saved, *, iters: int = DEFAULT_PI_ITERS)
             c1 = (Vhi * v.unsqueeze(-1)).sum(-2)  # v_j . v
             c2 = (Vhi * p.unsqueeze(-1)).sum(-2)  # v_j . p
             lbar[..., k + 1 :] -= c2 * c1
-            Vbar[..., :, k + 1 :] -= lhi.unsqueeze(-2) * (p.unsqueeze(-1) * c1.unsqueeze(-2) + v.unsqueeze(-1) * c2.unsqueeze(-2))
+            Vbar[..., :, k + 1 :] -= lhi.unsqueeze(-2) * (
+                p.unsqueeze(-1) * c1.unsqueeze(-2) + v.unsqueeze(-1) * c2.unsqueeze(-2)
+            )
     ops.record("matvec", n * max(iters - 1, 0))
     total = total + ops.matmul(U * lbar.unsqueeze(-2), U.transpose(-2, -1))
     return sym(total)
@@ -705,7 +709,9 @@ def power_iteration_sqrtm(
             [0.0000, 0.5000]], dtype=torch.float64)
     """
     if not isinstance(A, torch.Tensor) or not A.is_floating_point():
-        raise TypeError(f"power_iteration_sqrtm: expected a real floating tensor, got {getattr(A, 'dtype', type(A).__name__)}")
+        raise TypeError(
+            f"power_iteration_sqrtm: expected a real floating tensor, got {getattr(A, 'dtype', type(A).__name__)}"
+        )
     if A.dim() < 2 or A.shape[-1] != A.shape[-2]:
         raise ValueError(f"power_iteration_sqrtm: expected square matrices (..., n, n), got shape {tuple(A.shape)}")
     if A.numel() == 0:

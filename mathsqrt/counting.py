@@ -139,7 +139,9 @@ def matmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return torch.matmul(a, b)
 
 
-def addmatmul(c: torch.Tensor, a: torch.Tensor, b: torch.Tensor, *, beta: float = 1.0, alpha: float = 1.0) -> torch.Tensor:
+def addmatmul(
+    c: torch.Tensor, a: torch.Tensor, b: torch.Tensor, *, beta: float = 1.0, alpha: float = 1.0
+) -> torch.Tensor:
     """``beta * c + alpha * (a @ b)`` in one fused call (``baddbmm``), counted as one matmul.
 
     ``a`` and ``b`` are ``(B, n, n)`` tensors (flatten any batch dimensions first); ``c`` is
@@ -171,7 +173,9 @@ def addmatmul(c: torch.Tensor, a: torch.Tensor, b: torch.Tensor, *, beta: float 
     return torch.baddbmm(c, a, b, beta=beta, alpha=alpha)
 
 
-def addmatmul_(c: torch.Tensor, a: torch.Tensor, b: torch.Tensor, *, beta: float = 1.0, alpha: float = 1.0) -> torch.Tensor:
+def addmatmul_(
+    c: torch.Tensor, a: torch.Tensor, b: torch.Tensor, *, beta: float = 1.0, alpha: float = 1.0
+) -> torch.Tensor:
     """In place ``c <- beta * c + alpha * (a @ b)`` (``baddbmm_``), counted as one matmul.
 
     Only for tensors outside autograd or not needed by it (``c`` must not be saved for backward).
@@ -367,7 +371,9 @@ def count_aten_ops() -> Iterator[Counter]:
     counts.raw = mode.raw  # type: ignore[attr-defined]
 
 
-def count_forward_backward(fn: Callable[[torch.Tensor], torch.Tensor], A: torch.Tensor, G: torch.Tensor) -> Tuple[Counter, Counter]:
+def count_forward_backward(
+    fn: Callable[[torch.Tensor], torch.Tensor], A: torch.Tensor, G: torch.Tensor
+) -> Tuple[Counter, Counter]:
     r"""Count the kernels of ``fn(A)`` and, separately, of its backward pass for the gradient ``G``.
 
     Parameters

@@ -40,9 +40,8 @@ from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
 from . import adjoint as adj
 from . import backward as bw
-from . import baselines
+from . import baselines, scaled
 from . import forward as fw
-from . import scaled
 from ._kernels import check_int, check_real
 
 __all__ = [
@@ -359,7 +358,14 @@ BACKWARDS: Mapping[str, BackwardMethod] = _table(
         "lyapunov-ns",
         bw.grad_lyapunov_ns,
         (
-            Option("backward_iters", "iters", "int", None, minimum=1, doc="Lyapunov iterations (default 8; 60 with backward_tol)"),
+            Option(
+                "backward_iters",
+                "iters",
+                "int",
+                None,
+                minimum=1,
+                doc="Lyapunov iterations (default 8; 60 with backward_tol)",
+            ),
             Option("backward_tol", "tol", "tol", None, doc="stop once ||B_k - I||_F <= backward_tol for every matrix"),
         ),
         "Lya (NS)",
@@ -367,7 +373,9 @@ BACKWARDS: Mapping[str, BackwardMethod] = _table(
         "the paper's Newton–Schulz matrix-sign solver of the Lyapunov equation (paper Eq. 20–22)",
     ),
     BackwardMethod("eigh", bw.grad_eigh, (), "eigh", _PURPLE, "exact Lyapunov solution in the eigenbasis", exact=True),
-    BackwardMethod("autograd", None, (), "autograd", _BLACK, "autograd through the forward computation", of_computation=True),
+    BackwardMethod(
+        "autograd", None, (), "autograd", _BLACK, "autograd through the forward computation", of_computation=True
+    ),
     BackwardMethod(
         "adjoint",
         adj.grad_adjoint,
@@ -442,25 +450,69 @@ BACKWARDS: Mapping[str, BackwardMethod] = _table(
 #: Named forward + backward pairings (one name everywhere: benchmarks, studies, figures, widgets).
 CONFIGURATIONS: Mapping[str, Configuration] = _table(
     Configuration("mpa-lya", "mpa", "lyapunov-ns", "MPA-Lya", _BLUE, "o", "-", "MPA [5/5] + 8 Lyapunov iterations"),
-    Configuration("mtp-lya", "mtp", "lyapunov-ns", "MTP-Lya", _GREEN, "s", "-", "MTP degree 11 + 8 Lyapunov iterations"),
-    Configuration("ns", "ns", "autograd", "NS", _VERMILLION, "^", "-", "5 coupled NS iterations, differentiated by autograd"),
-    Configuration("svd", "eigh", "autograd", "SVD", _BLACK, "D", "-", "eigh with torch's eigendecomposition gradient (paper Eq. 2)"),
-    Configuration("eigh", "eigh", "eigh", "eigh (exact)", _PURPLE, "v", "--", "eigh with the exact eigenbasis Lyapunov solution", paper=False),
+    Configuration(
+        "mtp-lya", "mtp", "lyapunov-ns", "MTP-Lya", _GREEN, "s", "-", "MTP degree 11 + 8 Lyapunov iterations"
+    ),
+    Configuration(
+        "ns", "ns", "autograd", "NS", _VERMILLION, "^", "-", "5 coupled NS iterations, differentiated by autograd"
+    ),
+    Configuration(
+        "svd",
+        "eigh",
+        "autograd",
+        "SVD",
+        _BLACK,
+        "D",
+        "-",
+        "eigh with torch's eigendecomposition gradient (paper Eq. 2)",
+    ),
+    Configuration(
+        "eigh",
+        "eigh",
+        "eigh",
+        "eigh (exact)",
+        _PURPLE,
+        "v",
+        "--",
+        "eigh with the exact eigenbasis Lyapunov solution",
+        paper=False,
+    ),
     Configuration("svd-taylor", "eigh", "svd-taylor", "SVD-Taylor", _PINK, "<", ":", "eigh + Taylor-truncated K"),
     Configuration("svd-pade", "eigh", "svd-pade", "SVD-Padé", _ORANGE, ">", "-.", "eigh + Padé-form K"),
     Configuration("svd-pi", "eigh", "svd-pi", "SVD-PI", _SKY, "p", ":", "eigh + power-iteration gradient"),
     Configuration("pi", "pi", "autograd", "PI", _GREY, "x", "--", "So-ViT's power-iteration normalisation"),
     Configuration(
-        "mpa-lya-opt", "mpa", "lyapunov", "MPA-Lya (scaled)", _INDIGO, "o", "--",
-        "MPA [5/5] + 8 optimally scaled Lyapunov steps (the package's default)", paper=False,
+        "mpa-lya-opt",
+        "mpa",
+        "lyapunov",
+        "MPA-Lya (scaled)",
+        _INDIGO,
+        "o",
+        "--",
+        "MPA [5/5] + 8 optimally scaled Lyapunov steps (the package's default)",
+        paper=False,
     ),
     Configuration(
-        "mpa-adjoint", "mpa", "adjoint", "MPA-adjoint", _TEAL, "*", "-",
-        "MPA [5/5] + its exact adjoint (9 matmuls, one solve)", paper=False,
+        "mpa-adjoint",
+        "mpa",
+        "adjoint",
+        "MPA-adjoint",
+        _TEAL,
+        "*",
+        "-",
+        "MPA [5/5] + its exact adjoint (9 matmuls, one solve)",
+        paper=False,
     ),
     Configuration(
-        "ns-scaled", "ns-scaled", "lyapunov", "NS (scaled)", _ROSE, "h", "-",
-        "Polar Express coupled NS to full accuracy + scaled Lyapunov", paper=False,
+        "ns-scaled",
+        "ns-scaled",
+        "lyapunov",
+        "NS (scaled)",
+        _ROSE,
+        "h",
+        "-",
+        "Polar Express coupled NS to full accuracy + scaled Lyapunov",
+        paper=False,
     ),
 )
 
@@ -703,9 +755,7 @@ def resolve(method: str, backward: Optional[str] = None, **given) -> Plan:
                     f"{keyword} does not apply to backward={backward!r} (which takes {_accepted(bwd.options)}); "
                     f"it is an option of backward={other.name!r}"
                 )
-        raise ValueError(
-            f"{keyword} does not apply to method={method!r} (which takes {_accepted(fwd.options)})"
-        )
+        raise ValueError(f"{keyword} does not apply to method={method!r} (which takes {_accepted(fwd.options)})")
     if bwd.forwards is not None and method not in bwd.forwards:
         raise ValueError(
             f"backward={backward!r} differentiates the eigendecomposition: it needs "

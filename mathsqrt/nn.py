@@ -128,7 +128,11 @@ def matrix_sqrt_function(
     """
     method, backward = _legacy_method(method, backward) if method is not None else (None, backward)
     kwargs = dict(
-        degree=degree, iters=iters, tol=tol, backward_iters=backward_iters, backward_tol=backward_tol,
+        degree=degree,
+        iters=iters,
+        tol=tol,
+        backward_iters=backward_iters,
+        backward_tol=backward_tol,
         backward_degree=backward_degree,
     )
     method, backward, resolved = _with_tolerance(method, backward, kwargs)
@@ -136,7 +140,9 @@ def matrix_sqrt_function(
     return functools.partial(sqrtm, check_finite=False, method=method, backward=plan.backward.name, **kwargs)
 
 
-def spd_solve(S: torch.Tensor, B: torch.Tensor, *, what: str = "the matrix square root") -> Tuple[torch.Tensor, torch.Tensor]:
+def spd_solve(
+    S: torch.Tensor, B: torch.Tensor, *, what: str = "the matrix square root"
+) -> Tuple[torch.Tensor, torch.Tensor]:
     r"""Solve :math:`S X = B` for SPD ``S`` by a Cholesky factorisation (differentiable).
 
     Parameters
@@ -218,7 +224,9 @@ def _check_tensor(x, cls: str) -> None:
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{cls}: expected a torch.Tensor, got {type(x).__name__}")
     if not x.is_floating_point():
-        raise TypeError(f"{cls}: expected a floating-point tensor (features, not labels or raw image bytes), got {x.dtype}")
+        raise TypeError(
+            f"{cls}: expected a floating-point tensor (features, not labels or raw image bytes), got {x.dtype}"
+        )
 
 
 def _check_eps(eps) -> float:
@@ -364,7 +372,13 @@ class ZCAWhitening(nn.Module):
         self.track_running_stats = bool(track_running_stats)
         self.process_group = process_group
         self._sqrt = matrix_sqrt_function(
-            method, backward, degree=degree, iters=iters, tol=tol, backward_iters=backward_iters, backward_tol=backward_tol,
+            method,
+            backward,
+            degree=degree,
+            iters=iters,
+            tol=tol,
+            backward_iters=backward_iters,
+            backward_tol=backward_tol,
             backward_degree=backward_degree,
         )
         self.method, self.backward = self._sqrt.keywords["method"], self._sqrt.keywords["backward"]
@@ -650,7 +664,9 @@ class CovariancePooling(nn.Module):
             if in_channels is None:
                 raise ValueError("reduced_channels needs in_channels (the size of the reduction layer)")
             if layout == "auto":
-                raise ValueError("reduced_channels needs layout='maps' (1x1 convolution) or layout='tokens' (linear layer)")
+                raise ValueError(
+                    "reduced_channels needs layout='maps' (1x1 convolution) or layout='tokens' (linear layer)"
+                )
         if normalize not in _NORMALIZE:
             raise ValueError(f"normalize must be one of {_NORMALIZE}, got {normalize!r}")
         if output not in _OUTPUTS:
@@ -665,7 +681,13 @@ class CovariancePooling(nn.Module):
         self.output = output
         self.layout = layout
         self._sqrt = matrix_sqrt_function(
-            method, backward, degree=degree, iters=iters, tol=tol, backward_iters=backward_iters, backward_tol=backward_tol,
+            method,
+            backward,
+            degree=degree,
+            iters=iters,
+            tol=tol,
+            backward_iters=backward_iters,
+            backward_tol=backward_tol,
             backward_degree=backward_degree,
         )
         self.method, self.backward = self._sqrt.keywords["method"], self._sqrt.keywords["backward"]
@@ -720,7 +742,9 @@ class CovariancePooling(nn.Module):
         C = x.shape[1] if x.dim() == 4 else x.shape[2]
         if self.in_channels is not None and C != self.in_channels:
             where = "dim 1" if x.dim() == 4 else "dim 2 (tokens are (N, L, C))"
-            raise ValueError(f"CovariancePooling: expected {self.in_channels} channels ({where}), got shape {tuple(x.shape)}")
+            raise ValueError(
+                f"CovariancePooling: expected {self.in_channels} channels ({where}), got shape {tuple(x.shape)}"
+            )
         if x.numel() == 0:
             raise ValueError(f"CovariancePooling: got an empty input of shape {tuple(x.shape)}")
         if self.reduce is not None:
@@ -803,7 +827,9 @@ class SoViTHead(nn.Module):
        arXiv:2104.10935, 2021.
     """
 
-    def __init__(self, embed_dim: int, num_classes: int, *, reduced_dim: Optional[int] = None, **pooling_options) -> None:
+    def __init__(
+        self, embed_dim: int, num_classes: int, *, reduced_dim: Optional[int] = None, **pooling_options
+    ) -> None:
         super().__init__()
         embed_dim = _check_features("embed_dim", embed_dim)
         num_classes = _check_features("num_classes", num_classes)
@@ -820,7 +846,11 @@ class SoViTHead(nn.Module):
         r"""Logits ``(N, num_classes)`` from tokens ``(N, 1 + L, C)``."""
         _check_tensor(tokens, "SoViTHead")
         if tokens.dim() != 3 or tokens.shape[-1] != self.embed_dim:
-            raise ValueError(f"SoViTHead: expected tokens of shape (N, 1 + L, {self.embed_dim}), got {tuple(tokens.shape)}")
+            raise ValueError(
+                f"SoViTHead: expected tokens of shape (N, 1 + L, {self.embed_dim}), got {tuple(tokens.shape)}"
+            )
         if tokens.shape[1] < 2:
-            raise ValueError(f"SoViTHead: expected a class token and at least one visual token, got shape {tuple(tokens.shape)}")
+            raise ValueError(
+                f"SoViTHead: expected a class token and at least one visual token, got shape {tuple(tokens.shape)}"
+            )
         return self.cls_fc(tokens[:, 0]) + self.cov_fc(self.pool(tokens[:, 1:]))

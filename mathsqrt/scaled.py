@@ -1241,7 +1241,9 @@ def newton_schulz_scaled(
 TOL_LOWER = 1e-6
 
 
-def newton_schulz_tol(A: torch.Tensor, *, tol: float, inverse: bool = False, iters: Optional[int] = None) -> torch.Tensor:
+def newton_schulz_tol(
+    A: torch.Tensor, *, tol: float, inverse: bool = False, iters: Optional[int] = None
+) -> torch.Tensor:
     r""":math:`A^{\pm1/2}` to a relative accuracy ``tol`` per matrix: the forward behind ``sqrtm(A, tol=...)``.
 
     :func:`newton_schulz_scaled` with the optimistic schedule :data:`TOL_LOWER` and per-matrix

@@ -42,7 +42,9 @@ def _generator(seed: Optional[int], generator: Optional[torch.Generator]) -> Opt
     return torch.Generator().manual_seed(seed)
 
 
-def random_orthogonal(n: int, batch: Shape = (), *, dtype=torch.float64, device=None, seed=None, generator=None) -> torch.Tensor:
+def random_orthogonal(
+    n: int, batch: Shape = (), *, dtype=torch.float64, device=None, seed=None, generator=None
+) -> torch.Tensor:
     """Haar-distributed orthogonal matrices of shape ``(*batch, n, n)`` (QR of a Gaussian, signs fixed).
 
     Parameters
@@ -79,7 +81,9 @@ def random_orthogonal(n: int, batch: Shape = (), *, dtype=torch.float64, device=
     return Q.to(dtype=dtype, device=device)
 
 
-def spd_from_spectrum(eigenvalues: torch.Tensor, Q: Optional[torch.Tensor] = None, *, seed=None, generator=None) -> torch.Tensor:
+def spd_from_spectrum(
+    eigenvalues: torch.Tensor, Q: Optional[torch.Tensor] = None, *, seed=None, generator=None
+) -> torch.Tensor:
     r"""The matrix :math:`Q\,\mathrm{diag}(\lambda)\,Q^T` for eigenvalues of shape ``(..., n)``.
 
     ``Q`` defaults to a random orthogonal matrix per batch entry. Computed in float64, returned in the

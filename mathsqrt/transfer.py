@@ -262,7 +262,9 @@ def transfer_colour(
     content = _as_float_image(content_image, "content_image")
     style = _as_float_image(style_image, "style_image")
     H, W, _ = content.shape
-    out = wct(content.reshape(-1, 3).T, style.reshape(-1, 3).T.to(content), alpha, eps=eps, method=method, **sqrt_options)
+    out = wct(
+        content.reshape(-1, 3).T, style.reshape(-1, 3).T.to(content), alpha, eps=eps, method=method, **sqrt_options
+    )
     out = out.T.reshape(H, W, 3).clamp(0.0, 1.0)
     return out.numpy() if isinstance(content_image, np.ndarray) else out
 
@@ -301,6 +303,8 @@ def load_sample_images(max_side: int = 128) -> Dict[str, np.ndarray]:
         scale = min(1.0, max_side / max(H, W))
         size = (max(1, round(H * scale)), max(1, round(W * scale)))
         if size != (H, W):
-            img = torch.nn.functional.interpolate(img.permute(2, 0, 1)[None], size=size, mode="area")[0].permute(1, 2, 0)
+            img = torch.nn.functional.interpolate(img.permute(2, 0, 1)[None], size=size, mode="area")[0].permute(
+                1, 2, 0
+            )
         images[name] = img.clamp(0.0, 1.0).numpy()
     return images

@@ -86,12 +86,16 @@ def skip_or_fail(reason: str) -> None:
 def check_browser_available() -> None:
     """Skip (or fail, in CI) when Chromium or Playwright's Python package is missing."""
     if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
-        skip_or_fail(f"Chromium not found at {CHROMIUM}: install it with `apt-get install -y chromium` "
-                     "(or set MATHSQRT_CHROMIUM) to run the browser tests")
+        skip_or_fail(
+            f"Chromium not found at {CHROMIUM}: install it with `apt-get install -y chromium` "
+            "(or set MATHSQRT_CHROMIUM) to run the browser tests"
+        )
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
-        skip_or_fail("Playwright's Python package is not installed (`pip install playwright`; no browser download needed)")
+        skip_or_fail(
+            "Playwright's Python package is not installed (`pip install playwright`; no browser download needed)"
+        )
 
 
 def free_port() -> int:
@@ -212,14 +216,27 @@ class LabServer:
         self.log_path = self.home / "jupyterlab.log"
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(
-                self.command(), cwd=self.root_dir, env=env, stdout=log, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, start_new_session=True,
+                self.command(),
+                cwd=self.root_dir,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
             )
         try:
-            wait_for_http(f"{self.url}/api/status", SERVER_START_TIMEOUT, alive=lambda: self.proc.poll() is None,
-                          what="JupyterLab server")
-            wait_for_http(f"{self.url}/lab", SERVER_START_TIMEOUT, alive=lambda: self.proc.poll() is None,
-                          what="JupyterLab server")
+            wait_for_http(
+                f"{self.url}/api/status",
+                SERVER_START_TIMEOUT,
+                alive=lambda: self.proc.poll() is None,
+                what="JupyterLab server",
+            )
+            wait_for_http(
+                f"{self.url}/lab",
+                SERVER_START_TIMEOUT,
+                alive=lambda: self.proc.poll() is None,
+                what="JupyterLab server",
+            )
         except Exception as error:
             self.stop()
             raise RuntimeError(f"{error}\n--- server log ---\n{self.log_tail()}") from error
@@ -257,7 +274,9 @@ class LabServer:
 
 #: An error output (``output_type: "error"``): JupyterLab renders its traceback as stderr text.
 STDERR_OUTPUT = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
-TRACEBACK_RE = re.compile(r"Traceback \(most recent call last\)|^\s*[A-Za-z_][\w.]*(Error|Exception|Interrupt)\b(:|$)", re.M)
+TRACEBACK_RE = re.compile(
+    r"Traceback \(most recent call last\)|^\s*[A-Za-z_][\w.]*(Error|Exception|Interrupt)\b(:|$)", re.M
+)
 
 
 def is_traceback(text: str) -> bool:
@@ -304,8 +323,9 @@ def wait_for_idle_kernel(page, timeout: float) -> None:
 def open_notebook(page, base_url: str, name: str) -> None:
     """Open ``name`` in a fresh workspace and wait for its kernel."""
     page.goto(f"{base_url}/lab/tree/{name}?reset", wait_until="domcontentloaded")
-    page.locator(".jp-NotebookPanel .jp-Notebook .jp-Cell").first.wait_for(state="attached",
-                                                                              timeout=NOTEBOOK_OPEN_TIMEOUT * 1000)
+    page.locator(".jp-NotebookPanel .jp-Notebook .jp-Cell").first.wait_for(
+        state="attached", timeout=NOTEBOOK_OPEN_TIMEOUT * 1000
+    )
     wait_for_idle_kernel(page, NOTEBOOK_OPEN_TIMEOUT)
 
 
@@ -421,7 +441,9 @@ class RedrawError(AssertionError):
 
 def slider_value(handle) -> str:
     """What a slider shows: its readout text (``5``, ``1.0e-02``), else its ARIA value."""
-    readout = handle.locator("xpath=ancestor::*[contains(@class, 'widget-slider')][1]//*[contains(@class, 'widget-readout')]")
+    readout = handle.locator(
+        "xpath=ancestor::*[contains(@class, 'widget-slider')][1]//*[contains(@class, 'widget-readout')]"
+    )
     text = (readout.first.text_content() or "").strip() if readout.count() else ""
     return text or handle.get_attribute("aria-valuetext") or handle.get_attribute("aria-valuenow") or ""
 
@@ -446,7 +468,9 @@ class Control:
     def value(self) -> str:
         if self.kind == "slider":
             return slider_value(self.element)
-        return (self.element.evaluate("el => el.options[el.selectedIndex] ? el.options[el.selectedIndex].text : ''") or "").strip()
+        return (
+            self.element.evaluate("el => el.options[el.selectedIndex] ? el.options[el.selectedIndex].text : ''") or ""
+        ).strip()
 
     def movable(self) -> bool:
         return self.kind == "slider" or self.element.locator("option").count() >= 2
@@ -512,7 +536,9 @@ def widget_render_failures(page) -> List[str]:
 
 def control_label(control) -> str:
     """The description label of the slider/dropdown that ``control`` (a handle or select) belongs to."""
-    label = control.locator("xpath=ancestor::*[contains(@class, 'widget-inline-hbox')][1]//label[contains(@class, 'widget-label')]")
+    label = control.locator(
+        "xpath=ancestor::*[contains(@class, 'widget-inline-hbox')][1]//label[contains(@class, 'widget-label')]"
+    )
     text = (label.first.text_content() or "").strip() if label.count() else ""
     return text or "(unlabelled)"
 

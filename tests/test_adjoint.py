@@ -14,8 +14,16 @@ from mathsqrt import forward as fw
 from mathsqrt.coefficients import pade_relative_error
 from mathsqrt.testing import random_spd, spd_from_spectrum
 
-CASES = [("mpa", dict(degree=5)), ("mpa", dict(degree=(3, 6))), ("mpa", dict(degree=9)), ("mtp", dict(degree=11)),
-         ("mtp", dict(degree=1)), ("ns", dict(iters=5)), ("ns", dict(iters=1)), ("ns", dict(iters=2))]
+CASES = [
+    ("mpa", dict(degree=5)),
+    ("mpa", dict(degree=(3, 6))),
+    ("mpa", dict(degree=9)),
+    ("mtp", dict(degree=11)),
+    ("mtp", dict(degree=1)),
+    ("ns", dict(iters=5)),
+    ("ns", dict(iters=1)),
+    ("ns", dict(iters=2)),
+]
 IDS = [f"{m}-{list(o.values())[0]}" for m, o in CASES]
 
 
@@ -92,7 +100,9 @@ def test_is_the_derivative_of_the_scalar_approximant_not_of_the_true_root(invers
     (exact,) = torch.autograd.grad(fn(A, method="eigh", backward="eigh").diagonal().sum(), A)
     a_min = float(lam[-1] / lam.norm())
     assert abs(pade_relative_error(a_min, 5, inverse=inverse)) > 0.1  # the forward is 10-30 % off there...
-    assert float((X.diagonal()[-1] - exact.diagonal()[-1]).abs() / exact.diagonal()[-1].abs()) > 0.1  # ...and so is its derivative
+    assert (
+        float((X.diagonal()[-1] - exact.diagonal()[-1]).abs() / exact.diagonal()[-1].abs()) > 0.1
+    )  # ...and so is its derivative
 
 
 def test_batch_independence_and_zero_matrix():

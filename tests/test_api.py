@@ -34,7 +34,14 @@ def test_degree_and_iters_are_honoured():
     S = mathsqrt.sqrtm(A, method="eigh")
     errors = [float((mathsqrt.sqrtm(A, method="mpa", degree=K) - S).abs().max()) for K in (2, 4, 8)]
     assert errors[0] > errors[1] > errors[2]
-    assert float((mathsqrt.sqrtm(A, method="mpa", degree=(3, 4)) - mathsqrt.sqrtm(A, method="mpa", degree=(4, 3))).abs().max()) > 0
+    assert (
+        float(
+            (mathsqrt.sqrtm(A, method="mpa", degree=(3, 4)) - mathsqrt.sqrtm(A, method="mpa", degree=(4, 3)))
+            .abs()
+            .max()
+        )
+        > 0
+    )
     errors = [float((mathsqrt.sqrtm(A, method="ns", iters=T) - S).abs().max()) for T in (2, 5, 9)]
     assert errors[0] > errors[1] > errors[2]
 
@@ -115,7 +122,9 @@ def test_indefinite_and_singular_inputs():
         # Q(W) of the [5/5] approximant is negative at a = -0.33: the Cholesky factorisation fails
         mathsqrt.sqrtm(torch.diag(torch.tensor([1.0, -0.35], dtype=torch.float64)), method="mpa")
     singular = torch.diag(torch.tensor([4.0, 1.0, 0.0], dtype=torch.float64))
-    torch.testing.assert_close(mathsqrt.sqrtm(singular, method="eigh"), torch.diag(torch.tensor([2.0, 1.0, 0.0], dtype=torch.float64)))
+    torch.testing.assert_close(
+        mathsqrt.sqrtm(singular, method="eigh"), torch.diag(torch.tensor([2.0, 1.0, 0.0], dtype=torch.float64))
+    )
     with pytest.raises(ValueError, match="singular"):
         mathsqrt.invsqrtm(singular, method="eigh")
 
@@ -196,6 +205,6 @@ def test_names_come_from_the_method_table():
     assert mathsqrt.METHODS == tuple(mathsqrt.methods.FORWARDS)
     assert mathsqrt.BACKWARDS == tuple(mathsqrt.methods.BACKWARDS)
     for fn in (mathsqrt.sqrtm, mathsqrt.invsqrtm):  # every name is documented where IDEs look
-        doc = mathsqrt.sqrtm.__doc__
+        doc = fn.__doc__
         for name in mathsqrt.METHODS + mathsqrt.BACKWARDS:
             assert f'"{name}"' in doc, name

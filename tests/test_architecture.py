@@ -40,7 +40,9 @@ def _imports(name: str, path: Path, known: Set[str]) -> Set[str]:
             else:
                 module = node.module or ""
             # "from pkg import sub" imports the submodule pkg.sub when there is one
-            targets = [f"{module}.{alias.name}" if f"{module}.{alias.name}" in known else module for alias in node.names]
+            targets = [
+                f"{module}.{alias.name}" if f"{module}.{alias.name}" in known else module for alias in node.names
+            ]
         else:
             continue
         for target in targets:

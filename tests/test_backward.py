@@ -52,7 +52,9 @@ def test_backward_solves_lyapunov_at_the_computed_value(method, backward, kw):
     np.testing.assert_allclose(A_.grad.numpy(), expected, rtol=0, atol=1e-9 * np.abs(expected).max())
 
 
-@pytest.mark.parametrize("backward, kw", EXACT_BACKWARDS + [("autograd", {})], ids=[b for b, _ in EXACT_BACKWARDS] + ["autograd"])
+@pytest.mark.parametrize(
+    "backward, kw", EXACT_BACKWARDS + [("autograd", {})], ids=[b for b, _ in EXACT_BACKWARDS] + ["autograd"]
+)
 @pytest.mark.parametrize("inverse", [False, True], ids=["sqrt", "invsqrt"])
 def test_exact_forward_and_backward_give_the_exact_gradient(backward, kw, inverse):
     A = random_spd(10, 100.0, batch=2, seed=2)
@@ -100,7 +102,9 @@ def test_lyapunov_info_and_warning():
     A = random_spd(8, 1e3, seed=5)
     S = mathsqrt.sqrtm(A, method="eigh")
     G = torch.randn(8, 8, dtype=torch.float64)
-    X, info = bw.lyapunov_sign(S, G, scale=torch.linalg.matrix_norm(A, keepdim=True).sqrt(), tol=1e-12, return_info=True)
+    X, info = bw.lyapunov_sign(
+        S, G, scale=torch.linalg.matrix_norm(A, keepdim=True).sqrt(), tol=1e-12, return_info=True
+    )
     assert info.converged and info.iterations < bw.DEFAULT_MAX_ITERS and float(info.residual) <= 1e-12
     np.testing.assert_allclose(X.numpy(), solve_continuous_lyapunov(S.numpy(), G.numpy()), atol=1e-10)
     with pytest.warns(RuntimeWarning, match="backward_iters"):
@@ -115,7 +119,9 @@ def test_lyapunov_residuals_decrease_like_table_6():
     S = mathsqrt.sqrtm(A, method="eigh")
     G = torch.randn(64, 64, dtype=torch.float64)
     scale = torch.linalg.matrix_norm(A, keepdim=True).sqrt()
-    residuals = [float(bw.lyapunov_sign(S, G, scale=scale, iters=k, return_info=True)[1].residual) for k in range(1, 12)]
+    residuals = [
+        float(bw.lyapunov_sign(S, G, scale=scale, iters=k, return_info=True)[1].residual) for k in range(1, 12)
+    ]
     assert all(b < a for a, b in zip(residuals, residuals[1:]) if a > 1e-13)
     assert residuals[-1] < 1e-12
 
@@ -241,7 +247,9 @@ def test_gradient_at_extreme_scales_in_float32(backward, inverse):
     for k in (70, -70):
         g = grad(A * 2.0**k)
         assert torch.isfinite(g).all()
-        torch.testing.assert_close(g * 2.0 ** (1.5 * k if inverse else 0.5 * k), reference, rtol=1e-3, atol=1e-4 * float(reference.abs().max()))
+        torch.testing.assert_close(
+            g * 2.0 ** (1.5 * k if inverse else 0.5 * k), reference, rtol=1e-3, atol=1e-4 * float(reference.abs().max())
+        )
 
 
 @pytest.mark.parametrize("backward", ["lyapunov", "eigh", "bartels-stewart", "svd-taylor"])
@@ -255,7 +263,9 @@ def test_double_backward_raises_a_clear_error(backward):
         (g,) = torch.autograd.grad(loss_of(mathsqrt.sqrtm(A, method=method, backward=backward)), A, create_graph=True)
         with pytest.raises(RuntimeError, match="backward='autograd'"):
             torch.autograd.grad(g.square().sum(), A)
-    (g,) = torch.autograd.grad(mathsqrt.invsqrtm(A, method=method, backward=backward).square().sum(), A, create_graph=True)
+    (g,) = torch.autograd.grad(
+        mathsqrt.invsqrtm(A, method=method, backward=backward).square().sum(), A, create_graph=True
+    )
     with pytest.raises(RuntimeError, match="second derivative"):
         g.square().sum().backward()
 

@@ -305,7 +305,14 @@ def test_power_iteration_sqrtm_full_pairs_is_the_square_root():
 
 def test_power_iteration_sqrtm_converges_geometrically():
     A = _separated(6)
-    errs = [float(torch.linalg.matrix_norm(baselines.power_iteration_sqrtm(A, iters=t) - torch.from_numpy(_pi_oracle(A.numpy(), 1, False)))) for t in (5, 10)]
+    errs = [
+        float(
+            torch.linalg.matrix_norm(
+                baselines.power_iteration_sqrtm(A, iters=t) - torch.from_numpy(_pi_oracle(A.numpy(), 1, False))
+            )
+        )
+        for t in (5, 10)
+    ]
     # v error ~ (1/2)^T; the output error is first order in it
     assert errs[1] < errs[0] * 2.0**-4
 

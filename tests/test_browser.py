@@ -123,8 +123,11 @@ def test_notebook_runs_and_sliders_redraw(path, lab_server, browser_context, res
         prompts = bs.prompts(page)
         code = _code_cells(path)
         assert len(prompts) == len(code), f"{name}: {len(code)} code cells in the file, {len(prompts)} on the page"
-        not_run = [i + 1 for i, (p, c) in enumerate(zip(prompts, code))
-                   if "".join(c["source"]).strip() and not p.strip("[]:").isdigit()]
+        not_run = [
+            i + 1
+            for i, (p, c) in enumerate(zip(prompts, code))
+            if "".join(c["source"]).strip() and not p.strip("[]:").isdigit()
+        ]
         assert not not_run, f"{name}: code cells {not_run} did not run (prompts {prompts})"
         failures = bs.widget_render_failures(page)
         assert not failures, f"{name}: widgets did not render:\n" + "\n".join(failures)
@@ -166,9 +169,17 @@ def test_notebook_runs_and_sliders_redraw(path, lab_server, browser_context, res
                         # What the user sees changed, not only the image data.
                         pixels_after = _wait_for_new_pixels(page, img, pixels_before)
                         assert pixels_after != pixels_before, (
-                            f"{name}: plot {k + 1}: moving {what} changed the image data but not what is displayed")
-                        summary["moves"].append({"plot": k + 1, "kind": control.kind, "label": control.label,
-                                                 "change": change, "redraw_seconds": round(seconds, 2)})
+                            f"{name}: plot {k + 1}: moving {what} changed the image data but not what is displayed"
+                        )
+                        summary["moves"].append(
+                            {
+                                "plot": k + 1,
+                                "kind": control.kind,
+                                "label": control.label,
+                                "change": change,
+                                "redraw_seconds": round(seconds, 2),
+                            }
+                        )
                 moved += 1
             assert moved, f"{name}: plot {k + 1}: no control could be moved"
             # Leave the first control moved, for the "after" screenshot.

@@ -223,4 +223,4 @@ def test_compose_one_minus_is_a_substitution():
         poly = sum(sympy.Rational(c.numerator, c.denominator) * (1 - z) ** k for k, c in enumerate(coeffs))
         expected = sympy.Poly(sympy.expand(poly), z).all_coeffs()[::-1]
         got = co.compose_one_minus(coeffs)
-        assert [F(str(c)) for c in expected] == list(got[: len(expected)]) and all(c == 0 for c in got[len(expected):])
+        assert [F(str(c)) for c in expected] == list(got[: len(expected)]) and all(c == 0 for c in got[len(expected) :])

@@ -21,7 +21,9 @@ import mathsqrt.nn as mnn
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.timeout(180),
-    pytest.mark.skipif(not dist.is_available() or not dist.is_gloo_available(), reason="torch.distributed with gloo is not available"),
+    pytest.mark.skipif(
+        not dist.is_available() or not dist.is_gloo_available(), reason="torch.distributed with gloo is not available"
+    ),
 ]
 
 WORLD = 2
@@ -50,7 +52,14 @@ def _inputs(case):
 
 
 def _layer(case):
-    return mnn.ZCAWhitening(case["shape"][1], groups=case["groups"], eps=1e-3, momentum=0.5, method=case["method"], backward=case["backward"]).double()
+    return mnn.ZCAWhitening(
+        case["shape"][1],
+        groups=case["groups"],
+        eps=1e-3,
+        momentum=0.5,
+        method=case["method"],
+        backward=case["backward"],
+    ).double()
 
 
 def _run_case(case, rank=None, world=1, group=None):
@@ -89,7 +98,11 @@ def _run_case(case, rank=None, world=1, group=None):
 def _worker(rank: int, port: int, out_dir: str) -> None:
     torch.set_num_threads(1)
     dist.init_process_group(
-        "gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=WORLD, timeout=datetime.timedelta(seconds=60)
+        "gloo",
+        init_method=f"tcp://127.0.0.1:{port}",
+        rank=rank,
+        world_size=WORLD,
+        timeout=datetime.timedelta(seconds=60),
     )
     try:
         results = {}

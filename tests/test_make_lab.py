@@ -82,9 +82,14 @@ def torch_spec() -> str:
 @pytest.mark.timeout(60)
 def test_make_lab_does_not_reinstall_when_set_up(torch_spec, tmp_path):
     """With the venv set up, `make lab`'s set-up step installs nothing (dry run)."""
-    out = subprocess.run(["make", "-n", "lab", f"TORCH={torch_spec}", "PORT=1", "LAB_ARGS=--no-browser"],
-                         cwd=ROOT, env=_make_env(tmp_path), capture_output=True,
-                         text=True, timeout=60)
+    out = subprocess.run(
+        ["make", "-n", "lab", f"TORCH={torch_spec}", "PORT=1", "LAB_ARGS=--no-browser"],
+        cwd=ROOT,
+        env=_make_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     assert "pip install" not in out.stdout, f"`make lab` would reinstall:\n{out.stdout}"
     assert "jupyter lab" in out.stdout and "--ServerApp.root_dir=notebooks" in out.stdout, out.stdout
@@ -98,7 +103,11 @@ def test_make_lab_serves_the_notebooks(torch_spec, tmp_path):
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             ["make", "lab", f"PORT={port}", f"TORCH={torch_spec}", "LAB_ARGS=--no-browser"],
-            cwd=ROOT, env=_make_env(tmp_path), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            cwd=ROOT,
+            env=_make_env(tmp_path),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
     try:
@@ -118,7 +127,9 @@ def test_make_lab_serves_the_notebooks(torch_spec, tmp_path):
         assert "pip install" not in text, "`make lab` reinstalled the venv"
 
         def get(path: str) -> bytes:
-            request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Authorization": f"token {token}"})
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}{path}", headers={"Authorization": f"token {token}"}
+            )
             deadline = time.monotonic() + START_TIMEOUT
             while True:
                 try:
@@ -160,7 +171,13 @@ def test_venv_kernel_imports_mathsqrt_from_the_notebooks_folder(torch_spec):
     """What a notebook's first import meets under `make lab`: the venv's Python, cwd notebooks/, no PYTHONPATH."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     NOTEBOOKS.mkdir(exist_ok=True)
-    out = subprocess.run([str(VENV / "bin" / "python"), "-c", "import mathsqrt, ipywidgets, matplotlib; print(mathsqrt.__file__)"],
-                         cwd=NOTEBOOKS, env=env, capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [str(VENV / "bin" / "python"), "-c", "import mathsqrt, ipywidgets, matplotlib; print(mathsqrt.__file__)"],
+        cwd=NOTEBOOKS,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     assert Path(out.stdout.strip()).resolve().is_relative_to(ROOT.resolve()), out.stdout

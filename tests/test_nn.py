@@ -18,7 +18,11 @@ def _correlated(n, c, *, seed=0, scale=None, shift=1.5):
     deviations along the principal axes (default from 1 down to 0.3), hence the conditioning."""
     g = torch.Generator().manual_seed(seed)
     Q, _ = torch.linalg.qr(torch.randn(c, c, dtype=torch.float64, generator=g))
-    s = torch.linspace(1.0, 0.3, c, dtype=torch.float64) if scale is None else torch.as_tensor(scale, dtype=torch.float64)
+    s = (
+        torch.linspace(1.0, 0.3, c, dtype=torch.float64)
+        if scale is None
+        else torch.as_tensor(scale, dtype=torch.float64)
+    )
     return (torch.randn(n, c, dtype=torch.float64, generator=g) * s) @ Q.T + shift
 
 
@@ -103,7 +107,11 @@ def test_affine_parameters_scale_and_shift():
     with torch.no_grad():
         layer.weight.copy_(torch.tensor([2.0, -1.0, 0.5]))
         layer.bias.copy_(torch.tensor([0.1, 0.2, 0.3]))
-    torch.testing.assert_close(layer(x).detach(), plain * torch.tensor([2.0, -1.0, 0.5], dtype=torch.float64) + torch.tensor([0.1, 0.2, 0.3], dtype=torch.float64))
+    torch.testing.assert_close(
+        layer(x).detach(),
+        plain * torch.tensor([2.0, -1.0, 0.5], dtype=torch.float64)
+        + torch.tensor([0.1, 0.2, 0.3], dtype=torch.float64),
+    )
 
 
 def test_running_statistics_and_eval_mode():
@@ -275,7 +283,9 @@ def test_pooling_of_tokens_without_centring():
 def test_pre_normalisation_and_compensation(normalize):
     x = 3.0 * torch.randn(2, 4, 6, 6, dtype=torch.float64)
     A = np.stack([_np_cov(x[n].reshape(4, -1).numpy()) for n in range(2)])
-    scale = {"trace": np.trace(A, axis1=1, axis2=2), "frobenius": np.linalg.norm(A, axis=(1, 2)), "none": np.ones(2)}[normalize]
+    scale = {"trace": np.trace(A, axis1=1, axis2=2), "frobenius": np.linalg.norm(A, axis=(1, 2)), "none": np.ones(2)}[
+        normalize
+    ]
     for compensate in (True, False):
         pool = mnn.CovariancePooling(method="eigh", normalize=normalize, compensate=compensate, output="matrix")
         out = pool(x).numpy()

@@ -35,7 +35,9 @@ def test_environment_yml_lists_the_pyproject_packages():
             if name not in {"python", "pip"}:
                 conda.add(CONDA_TO_PYPI.get(name, name))
     project = _pyproject()["project"]
-    pypi = {_name(r) for r in project["dependencies"]} | {_name(r) for r in project["optional-dependencies"]["notebooks"]}
+    pypi = {_name(r) for r in project["dependencies"]} | {
+        _name(r) for r in project["optional-dependencies"]["notebooks"]
+    }
     assert conda == pypi
     pip_section = [d for d in env["dependencies"] if isinstance(d, dict)][0]["pip"]
     assert "-e ." in pip_section

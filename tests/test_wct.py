@@ -9,7 +9,6 @@ import torch
 
 from mathsqrt.transfer import SAMPLE_IMAGES, load_sample_images, transfer_colour, wct
 
-
 pytestmark = pytest.mark.timeout(120)
 
 
