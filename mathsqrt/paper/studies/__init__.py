@@ -4,7 +4,7 @@
   and condition number;
 - ``python -m mathsqrt.paper.studies.degenerate`` — gradients near repeated eigenvalues (SVD baselines);
 - ``python -m mathsqrt.paper.studies.whitening`` — a small network with a ZCA whitening layer trained on
-  scikit-learn's digits once per method (time of the square-root layer and validation accuracy).
+  scikit-learn's digits once per method and control (no whitening, BatchNorm), over several seeds.
 
 Studies print and save their numbers; they are never assertions of the test suite.
 """
