@@ -13,6 +13,7 @@ MathJax typeset every formula and that every image loaded, and saves screenshots
 
 from __future__ import annotations
 
+import concurrent.futures
 import functools
 import http.server
 import importlib
@@ -427,6 +428,13 @@ def _check_rendered(page, what: str, *, min_typeset: int = 1, min_images: int = 
 @pytest.mark.slow
 def test_site_in_the_browser(served_site):
     bs.check_browser_available()
+    # Playwright's sync API refuses a thread whose asyncio loop is running, which another test's
+    # session-wide Playwright (tests/test_browser.py) leaves behind: browse from a fresh thread.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(_browse_site, served_site).result()
+
+
+def _browse_site(served_site):
     from playwright.sync_api import sync_playwright
 
     RESULTS.mkdir(parents=True, exist_ok=True)
