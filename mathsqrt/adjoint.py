@@ -41,6 +41,7 @@ from typing import Dict, List, Sequence, Tuple
 import torch
 
 from . import counting as ops
+from .coefficients import compose_one_minus, pade_coefficients, pade_shifted_fractions, taylor_coefficients
 
 __all__ = [
     "frechet_polynomials",
@@ -301,7 +302,6 @@ def mpa_adjoint(G: torch.Tensor, saved, *, degree: Tuple[int, int]) -> torch.Ten
     .. [1] Y. Song, N. Sebe, W. Wang, "Fast Differentiable Matrix Square Root", ICLR 2022, Eq. (13) and appendix A.6.
     .. [2] N. J. Higham, "Functions of Matrices: Theory and Computation", SIAM, 2008, Ch. 3 (Thm. 3.6 and Problem 3.8).
     """
-    from .coefficients import compose_one_minus, pade_coefficients, pade_shifted_fractions
 
     aux = saved.aux
     if "F0" in aux:
@@ -363,7 +363,6 @@ def mtp_adjoint(G: torch.Tensor, saved, *, degree: int) -> torch.Tensor:
     .. [2] A. H. Al-Mohy, N. J. Higham, "Computing the Fréchet derivative of the matrix exponential, with
        an application to condition number estimation", SIAM J. Matrix Anal. Appl. 30(4), 2009.
     """
-    from .coefficients import taylor_coefficients
 
     c = taylor_coefficients(degree, Fraction(-1, 2) if saved.inverse else Fraction(1, 2))
     n = G.shape[-1]

@@ -501,12 +501,18 @@ def _matrix_power(A, inverse, method, backward, check_finite, options, check_res
     return out.to(A.dtype) if out.dtype != A.dtype else out
 
 
+def _takes_backward_tol(backward) -> bool:
+    """Whether ``backward`` (``None``: the default, a Lyapunov solver) has a ``backward_tol`` option in the table."""
+    entry = methods.BACKWARDS.get("lyapunov" if backward is None else backward)
+    return entry is not None and any(option.keyword == "backward_tol" for option in entry.options)
+
+
 def _with_tolerance(method, backward, options):
     """Apply ``tol=``: the default method becomes ``"ns-scaled"`` and the Lyapunov backwards get ``backward_tol``."""
     tol = options.get("tol")
     if method is None:
         method = "mpa" if tol is None else "ns-scaled"
-    if tol is not None and options.get("backward_tol") is None and backward in (None, "lyapunov", "lyapunov-ns"):
+    if tol is not None and options.get("backward_tol") is None and _takes_backward_tol(backward):
         options = dict(options, backward_tol=tol)
     return method, backward, options
 
